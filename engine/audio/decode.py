@@ -1,0 +1,201 @@
+"""Decode a call recording to 16 kHz float32, one row per channel, and validate it.
+
+PyAV (FFmpeg) decodes everything a recorder writes — wav (PCM, μ-law, A-law, 8-bit), flac, mp3,
+ogg/opus, m4a — with one code path. Channels are kept apart: most contact-centre recorders write
+one party per channel, and that separation is worth more than any diarizer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import av
+import numpy as np
+
+from engine.audio.levels import channel_activity_db, dead_channels, duplicate_channels
+from engine.audio.wav_header import declared_wav_seconds
+from engine.config import AudioConfig
+from engine.errors import (
+    AllSilence,
+    CorruptAudio,
+    EmptyFile,
+    MissingFile,
+    NotAudio,
+    TooLarge,
+    TooLong,
+    TooShort,
+    TruncatedAudio,
+)
+from engine.record import CallInfo
+
+TARGET_RATE = 16000
+# A decoded stream this much shorter than its header declares was cut off (a crashed recorder,
+# an interrupted copy). FFmpeg decodes what is there without complaint, so we compare.
+TRUNCATION_TOLERANCE = 0.95
+
+
+@dataclass
+class Recording:
+    """A decoded recording: ``samples[i]`` is original channel ``channel_ids[i]`` at 16 kHz."""
+
+    samples: np.ndarray
+    channel_ids: list[int]
+    info: CallInfo
+    sample_rate: int = TARGET_RATE
+    channel_levels_db: list[float] = field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        return self.samples.shape[1] / self.sample_rate
+
+    def channel(self, channel_id: int) -> np.ndarray:
+        return self.samples[self.channel_ids.index(channel_id)]
+
+    def mono(self) -> np.ndarray:
+        return self.samples.mean(axis=0) if self.samples.shape[0] > 1 else self.samples[0]
+
+
+def file_hash(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_file(path: Path, config: AudioConfig) -> None:
+    if not path.exists():
+        raise MissingFile(path, "file not found", "Check the path, or that the recording was copied completely")
+    if not path.is_file():
+        raise NotAudio(path, "not a regular file", "Give a recording file, or a folder to `callqa batch`")
+    size = path.stat().st_size
+    if size == 0:
+        raise EmptyFile(path, "file is empty (0 bytes)", "The recording was not written; fetch it again")
+    if size > config.max_file_mb * 1024 * 1024:
+        raise TooLarge(
+            path, f"file is {size / 2**20:.0f} MB, over the {config.max_file_mb:.0f} MB limit",
+            "Split the recording, or raise audio.max_file_mb",
+        )
+
+
+def _declared_duration(container: av.container.InputContainer, stream: av.audio.stream.AudioStream) -> float | None:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def _decode(path: Path, config: AudioConfig) -> tuple[np.ndarray, CallInfo]:
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.error.InvalidDataError:
+        raise NotAudio(path, "not a recognised audio file", "Supported: wav, flac, mp3, ogg/opus, m4a") from None
+    except av.error.FFmpegError as exc:
+        raise CorruptAudio(path, f"cannot be opened ({exc.strerror or exc})", "The file may be damaged") from None
+    with container:
+        if not container.streams.audio:
+            raise NotAudio(path, "contains no audio stream", "Give the call recording, not a video or document")
+        stream = container.streams.audio[0]
+        codec = stream.codec_context.name or ""
+        source_rate = int(stream.rate or 0)
+        source_channels = int(stream.channels or 0)
+        if source_rate <= 0 or source_channels <= 0:
+            raise CorruptAudio(path, "audio header has no sample rate or channel count", "The file may be damaged")
+        declared = declared_wav_seconds(path) or _declared_duration(container, stream)
+        if declared is not None and declared > config.max_duration:
+            raise TooLong(
+                path, f"recording is {declared / 60:.1f} min, over the {config.max_duration / 60:.0f} min limit",
+                "Split it, or raise audio.max_duration",
+            )
+        # Planar float keeps each channel in its own row; the layout is kept as it is (no down-mix).
+        resampler = av.AudioResampler(format="fltp", layout=stream.layout, rate=TARGET_RATE)
+        chunks: list[np.ndarray] = []
+        decoded_samples = 0
+        limit = int(config.max_duration * TARGET_RATE)
+        try:
+            for frame in container.decode(stream):
+                frame.pts = None  # the resampler re-times frames itself; broken pts must not stop it
+                for out in resampler.resample(frame):
+                    chunk = out.to_ndarray()
+                    chunks.append(chunk)
+                    decoded_samples += chunk.shape[1]
+                if decoded_samples > limit:
+                    raise TooLong(
+                        path, f"recording is over the {config.max_duration / 60:.0f} min limit",
+                        "Split it, or raise audio.max_duration",
+                    )
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray())
+        except av.error.FFmpegError as exc:
+            if not chunks:
+                raise CorruptAudio(path, f"audio data cannot be decoded ({exc.strerror or exc})",
+                                   "The file is damaged; fetch it again") from None
+            raise TruncatedAudio(path, f"decoding stopped part-way ({exc.strerror or exc})",
+                                 "The file is damaged or was cut off; fetch it again") from None
+        container_name = container.format.name if container.format else ""
+    if not chunks:
+        raise CorruptAudio(path, "no audio could be decoded", "The file is damaged or holds no samples")
+    samples = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    decoded = samples.shape[1] / TARGET_RATE
+    if declared is not None and declared > 1.0 and decoded < declared * TRUNCATION_TOLERANCE:
+        raise TruncatedAudio(
+            path, f"file is truncated: header says {declared:.1f} s, only {decoded:.1f} s could be decoded",
+            "The recording was cut off; fetch it again",
+        )
+    info = CallInfo(
+        call_id=path.stem,
+        source=str(path),
+        content_hash="",
+        duration=decoded,
+        sample_rate=source_rate,
+        channels=samples.shape[0],
+        source_channels=source_channels,
+        codec=codec,
+        container=container_name,
+    )
+    return samples, info
+
+
+def load_recording(path: Path | str, config: AudioConfig | None = None, call_id: str | None = None) -> Recording:
+    """Decode and validate one recording. Raises an ``IntakeError`` naming the file and the reason."""
+    config = config or AudioConfig()
+    path = Path(path)
+    _check_file(path, config)
+    samples, info = _decode(path, config)
+    info.content_hash = file_hash(path)
+    if call_id:
+        info.call_id = call_id
+    if info.duration < config.min_duration:
+        raise TooShort(
+            path, f"recording is {info.duration:.2f} s, shorter than {config.min_duration:.2f} s",
+            "Nothing to analyse; check the recorder",
+        )
+    levels = channel_activity_db(samples, TARGET_RATE)
+    if max(levels) < config.silence_dbfs:
+        raise AllSilence(
+            path, f"recording is silent (loudest speech-like level {max(levels):.0f} dBFS)",
+            "Check the recorder's input; nothing was captured",
+        )
+    channel_ids = list(range(samples.shape[0]))
+    repeated = duplicate_channels(samples)
+    if repeated:
+        info.warnings.append(
+            f"channel(s) {', '.join(map(str, repeated))} repeat another channel (dual-mono); analysed once"
+        )
+    dead = [c for c in dead_channels(levels, config.silence_dbfs, config.dead_channel_db) if c not in repeated]
+    if dead:
+        info.warnings.append(
+            f"channel(s) {', '.join(map(str, dead))} of {info.source_channels} carry no speech "
+            f"({', '.join(f'{levels[c]:.0f}' for c in dead)} dBFS); analysed as a single-party recording of "
+            f"the other channel. Check the recorder's wiring for this line"
+        )
+    if dead or repeated:
+        live = [c for c in channel_ids if c not in dead and c not in repeated]
+        samples = samples[live]
+        channel_ids = live
+        levels = [levels[c] for c in live]
+    info.channels = len(channel_ids)
+    return Recording(samples=samples, channel_ids=channel_ids, info=info, channel_levels_db=levels)

@@ -1,0 +1,90 @@
+"""One call's way through the engine: intake, then each stage in order, each timed.
+
+An ``Engine`` holds the loaded models, so a CLI run, a test or a Ray actor loads them once and
+analyses many recordings with them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from engine.asr import Transcriber
+from engine.asr.transcriber import ProgressHook
+from engine.audio import Recording, load_recording
+from engine.config import AppConfig
+from engine.record import CallAnalysis, StageTiming, Transcript
+
+
+@contextmanager
+def timed(analysis: CallAnalysis, stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        analysis.timings.append(StageTiming(stage=stage, seconds=round(time.perf_counter() - started, 4)))
+
+
+class Engine:
+    """The loaded models and the configuration they were loaded with."""
+
+    def __init__(self, config: AppConfig) -> None:
+        self.config = config
+        self.transcriber = Transcriber(config.asr, config.runtime, config.model_dirs)
+
+    def intake(self, path: Path | str, call_id: str | None = None,
+               metadata: dict[str, str] | None = None) -> tuple[Recording, CallAnalysis]:
+        started = time.perf_counter()
+        recording = load_recording(path, self.config.audio, call_id=call_id)
+        if metadata:
+            recording.info.metadata.update(metadata)
+        analysis = CallAnalysis(call=recording.info, config_hash=self.config.hash())
+        analysis.timings.append(StageTiming(stage="audio", seconds=round(time.perf_counter() - started, 4)))
+        return recording, analysis
+
+    def transcribe(self, recording: Recording, analysis: CallAnalysis, language: str | None = None,
+                   progress: ProgressHook | None = None) -> CallAnalysis:
+        with timed(analysis, "asr"):
+            analysis.transcript = self.transcriber.transcribe(recording, language=language, progress=progress)
+        return analysis
+
+    def run(self, path: Path | str, stages: tuple[str, ...] = ("asr",), language: str | None = None,
+            progress: ProgressHook | None = None,
+            hooks: dict[str, Callable[[Recording, CallAnalysis], CallAnalysis]] | None = None) -> CallAnalysis:
+        """Intake plus the named stages; later stages plug in through ``hooks``."""
+        recording, analysis = self.intake(path)
+        for stage in stages:
+            if stage == "asr":
+                self.transcribe(recording, analysis, language=language, progress=progress)
+            elif hooks and stage in hooks:
+                with timed(analysis, stage):
+                    analysis = hooks[stage](recording, analysis)
+            else:
+                raise ValueError(f"unknown stage {stage!r}")
+        return analysis
+
+
+    def analyze(self, path: Path | str, call_id: str | None = None,
+                metadata: dict[str, str] | None = None) -> CallAnalysis:
+        """Every stage the engine has, in order."""
+        recording, analysis = self.intake(path, call_id=call_id, metadata=metadata)
+        self.transcribe(recording, analysis)
+        return analysis
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def engine_for(config: AppConfig) -> Engine:
+    """A shared engine per configuration, so models load once per process."""
+    key = config.hash()
+    if key not in _ENGINES:
+        _ENGINES[key] = Engine(config)
+    return _ENGINES[key]
+
+
+def transcribe_recording(recording: Recording, config: AppConfig, language: str | None = None) -> Transcript:
+    """Transcribe an already decoded recording with the configured models."""
+    return engine_for(config).transcriber.transcribe(recording, language=language)

@@ -1,0 +1,1 @@
+"""Ray workers for daily batches."""
