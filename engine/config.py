@@ -15,6 +15,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from engine.alerts.config import AlertsConfig
+from engine.store.config import EventKindsConfig, SamplingConfig, StoreConfig
+from engine.summary.config import SummaryConfig
+from workers.config import BatchConfig
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
@@ -64,12 +69,23 @@ class AsrConfig(Section):
     language_detection_segments: int = Field(1, ge=1)
 
 
+# Sections that say how a batch runs and where results go, not what an analysis contains: changing
+# them must not make a batch analyse every recording again.
+OPERATIONAL_SECTIONS = {"store", "alerts", "sampling", "summary", "event_kinds", "batch"}
+
+
 class AppConfig(Section):
     """The whole engine configuration (``configs/default.yaml``)."""
 
     runtime: RuntimeConfig = RuntimeConfig()
     audio: AudioConfig = AudioConfig()
     asr: AsrConfig = AsrConfig()
+    store: StoreConfig = StoreConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    sampling: SamplingConfig = SamplingConfig()
+    summary: SummaryConfig = SummaryConfig()
+    event_kinds: EventKindsConfig = EventKindsConfig()
+    batch: BatchConfig = BatchConfig()
     model_dirs: dict[str, str] = Field(
         default_factory=dict, description="extra named models: name -> local directory"
     )
@@ -82,8 +98,8 @@ class AppConfig(Section):
         return self
 
     def hash(self) -> str:
-        """Stable hash of everything that changes an analysis."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """Stable hash of everything that changes an analysis (not where it is stored or who is alerted)."""
+        payload = json.dumps(self.model_dump(mode="json", exclude=OPERATIONAL_SECTIONS), sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -2,13 +2,15 @@
 # Sets up callqa on a fresh machine: a virtual environment at .venv/ with every pinned dependency
 # and the offline model weights. Safe to run again; a second run installs nothing new.
 #   bash scripts/setup.sh          the engine
-#   bash scripts/setup.sh --test   the engine plus the Debian tools the tests use (espeak-ng, sox)
+#   bash scripts/setup.sh --test   the engine plus the Debian tools the tests use (espeak-ng, sox, postgresql)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "${1:-}" = "--test" ]; then
   missing=()
   for tool in espeak-ng sox; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  # PostgreSQL server binaries: the store's tests run the same batch against PostgreSQL and SQLite.
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -6,12 +6,15 @@ import logging
 
 import typer
 
-from engine.cli import analyze, models, transcribe
+from engine.cli import analyze, batch, models, sample, summary, transcribe
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="callqa: score every recorded customer-service call, with the evidence.")
 transcribe.register(app)
 analyze.register(app)
+batch.register(app)
+sample.register(app)
+summary.register(app)
 models.register(app)
 
 try:  # stages whose commands are added as they land

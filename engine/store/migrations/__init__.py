@@ -1,0 +1,1 @@
+"""Alembic migrations of the callqa database (see ``engine.store.migrate``)."""
