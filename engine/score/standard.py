@@ -1,0 +1,181 @@
+"""QA standards as data: ``configs/standards/<name>.yaml``, validated at load.
+
+A standard is sections of weighted items; each item is one or more checks (combined with all / any /
+mean), may be critical (failing it zeroes its section) or fatal (failing it zeroes the call), and the
+total falls into a verdict band. A QA lead edits the YAML, never the code; every analysis records the
+standard's id and version. Errors name the file, the key and what was expected, including phrase
+lists a check names that a language's phrase file does not have.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from engine.config import CONFIG_DIR, ConfigError, describe_validation_error
+from engine.score.checks import Check
+from engine.score.phrases import PhraseBook, load_phrasebook
+
+STANDARD_DIR = CONFIG_DIR / "standards"
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+
+# Phrase lists the defect detectors read, so every phrase file must have them.
+DETECTION_LISTS = ("greeting", "closing", "verification", "account_details", "prohibited",
+                   "hold_request", "hold_thanks")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DetectionSettings(_Strict):
+    """Thresholds of the service-defect and recovery detectors (the ``detection:`` block of a standard)."""
+
+    greeting_within_seconds: float = Field(15.0, gt=0, description="the agent greets within this of the first speech")
+    closing_within_seconds: float = Field(30.0, gt=0, description="the agent closes within this of the last speech")
+    dead_air_seconds: float = Field(5.0, gt=0, description="a silence this long that is not a hold is dead air")
+    hold_min_seconds: float = Field(10.0, gt=0, description="without diarization: a silence this long after a hold "
+                                                             "request is a hold")
+    hold_cue_window_seconds: float = Field(15.0, ge=0, description="the hold request comes at most this long before")
+    hold_thanks_window_seconds: float = Field(15.0, ge=0, description="the thanks come at most this long after")
+    min_overlap_seconds: float = Field(0.3, ge=0, description="shorter overlaps are ordinary turn-taking")
+    backchannel_max_seconds: float = Field(1.2, gt=0, description="a cut-in this short …")
+    backchannel_max_words: int = Field(3, ge=1, description="… with this few words is a backchannel, not an "
+                                                            "interruption")
+    negative_labels: list[str] = Field(default_factory=lambda: ["angry", "disgust", "sad", "fear", "frustrated"])
+    negative_valence: float = Field(-0.35, ge=-1, le=1, description="a turn at or below this valence is negative")
+    escalation_labels: list[str] = Field(default_factory=lambda: ["angry"])
+    escalation_arousal: float = Field(0.6, ge=0, le=1, description="negative and this aroused is an escalation")
+    anger_jump_valence: float = Field(0.4, gt=0, description="customer valence drop that counts as a jump")
+    reaction_seconds: float = Field(4.0, ge=0, description="the jump comes at most this long after the agent's turn")
+    agent_hostile_labels: list[str] = Field(default_factory=lambda: ["angry", "disgust"])
+    agent_hostile_valence: float = Field(-0.5, ge=-1, le=1)
+    agent_hostile_arousal: float = Field(0.6, ge=0, le=1)
+    severity: dict[str, Severity] = Field(default_factory=lambda: {
+        "missing_greeting": "medium", "missing_closing": "low", "missing_verification": "high",
+        "prohibited_phrase": "high", "agent_interrupted_customer": "medium", "dead_air": "medium",
+        "agent_angered_customer": "high", "agent_lost_composure": "high", "unresolved_escalation": "critical",
+        "customer_calmed": "info",
+    })
+
+
+class Item(_Strict):
+    """One scored line of the scorecard."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    title: str
+    weight: float = Field(1.0, gt=0, description="points in its section")
+    critical: bool = Field(False, description="failing it fails (zeroes) its section")
+    fatal: bool = Field(False, description="failing it zeroes the whole call")
+    pass_at: float | None = Field(None, ge=0, le=1, description="fraction needed to pass (default: the standard's)")
+    combine: Literal["all", "any", "mean"] = Field("all", description="all: the lowest; any: the highest; mean")
+    checks: list[Check] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_check(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "check" in data:
+            data = dict(data)
+            if "checks" in data:
+                raise ValueError("give check or checks, not both")
+            data["checks"] = [data.pop("check")]
+        return data
+
+
+class Section(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    title: str
+    weight: float = Field(1.0, gt=0, description="share of the total")
+    items: list[Item] = Field(min_length=1)
+
+
+class VerdictBand(_Strict):
+    name: str
+    min: float = Field(ge=0, le=100, description="lowest total (0–100) in this band")
+
+
+class Standard(_Strict):
+    """A QA standard: what a careful QA lead checks on every call, and how it adds up."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    version: str
+    title: str
+    description: str = ""
+    languages: list[str] = Field(min_length=1)
+    phrases: str = Field("qa", description="phrase set: configs/phrases/<phrases>.<language>.yaml")
+    pass_at: float = Field(0.7, ge=0, le=1, description="fraction of an item's points needed to pass it")
+    verdicts: list[VerdictBand] = Field(min_length=1)
+    fatal_verdict: str | None = Field(None, description="verdict when a fatal item fails (default: the lowest band)")
+    detection: DetectionSettings = DetectionSettings()
+    sections: list[Section] = Field(min_length=1)
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Standard:
+        self.verdicts = sorted(self.verdicts, key=lambda b: -b.min)
+        if self.verdicts[-1].min != 0:
+            raise ValueError(f"verdicts: the lowest band must start at 0 (got {self.verdicts[-1].min})")
+        names = [b.name for b in self.verdicts]
+        if self.fatal_verdict is not None and self.fatal_verdict not in names:
+            raise ValueError(f"fatal_verdict: expected one of {names}, got {self.fatal_verdict!r}")
+        for kind, ids in (("section", [s.id for s in self.sections]),
+                          ("item", [i.id for s in self.sections for i in s.items])):
+            duplicates = sorted({x for x in ids if ids.count(x) > 1})
+            if duplicates:
+                raise ValueError(f"{kind} ids must be unique; repeated: {duplicates}")
+        return self
+
+    def verdict(self, total: float, fatal_failed: bool) -> str:
+        if fatal_failed:
+            return self.fatal_verdict or self.verdicts[-1].name
+        return next(b.name for b in self.verdicts if total >= b.min)
+
+    def phrasebook(self, language: str) -> PhraseBook:
+        if language not in self.languages:
+            raise ConfigError(f"{self.source or self.id}: languages: this standard scores {self.languages}, "
+                              f"not {language!r}")
+        return load_phrasebook(self.phrases, language)
+
+
+def _check_phrase_lists(standard: Standard, path: Path) -> None:
+    for language in standard.languages:
+        book = standard.phrasebook(language)
+        missing = [f"detection: {key}" for key in DETECTION_LISTS if key not in book.lists]
+        for s_index, section in enumerate(standard.sections):
+            for i_index, item in enumerate(section.items):
+                for c_index, check in enumerate(item.checks):
+                    for key in check.phrase_lists():
+                        if key not in book.lists:
+                            missing.append(f"sections.{s_index}.items.{i_index}.checks.{c_index}: {key}")
+        if missing:
+            raise ConfigError(f"{path}: phrase lists not in {book.source} (language {language}):\n  "
+                              + "\n  ".join(missing) + f"\n  expected one of: {sorted(book.lists)}")
+
+
+def load_standard(name_or_path: str | Path) -> Standard:
+    """A standard by name (``configs/standards/<name>.yaml``) or path, validated with its phrase lists."""
+    text = str(name_or_path)
+    path = Path(text) if text.endswith((".yaml", ".yml")) or "/" in text else STANDARD_DIR / f"{text}.yaml"
+    if not path.exists():
+        known = sorted(p.stem for p in STANDARD_DIR.glob("*.yaml"))
+        raise ConfigError(f"{path}: standard not found; known standards: {known}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping (id, version, sections …), got {type(data).__name__}")
+    try:
+        standard = Standard.model_validate({**data, "source": str(path)})
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(path, exc)) from None
+    _check_phrase_lists(standard, path)
+    return standard
+
+
+def available_standards() -> list[str]:
+    return sorted(p.stem for p in STANDARD_DIR.glob("*.yaml"))

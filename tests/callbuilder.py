@@ -1,0 +1,293 @@
+"""Build two-channel test calls with planted service defects, and return the ground truth with each.
+
+The agent speaks on channel 0 and the customer on channel 1, each in its own espeak-ng voice (or, for
+a line with a ``clip``, in a real recording such as a RAVDESS actor's angry sentence). Every line's
+start is exact: silence is trimmed from each synthesised or recorded utterance, and the line is placed
+``gap`` seconds after the end of everything before it (a negative gap starts it while the previous
+line is still being spoken: an interruption). Each line may plant an event (``plant="defect.dead_air"``
+…); the built call returns those events with their times, and the script's turns as an oracle
+``CallAnalysis`` (exact turns, roles and, where the script says, emotions) for tests that score
+without running ASR.
+
+    call = build_call(scenario("dead_air"), tmp_path)      # or build_scenarios(tmp_path)
+    call.path, call.planted, call.analysis()
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from engine.record import CallAnalysis, CallInfo, Emotion, Transcript, Turn
+
+RATE = 16000
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+RAVDESS = SHARED_DATA / "emotion" / "ravdess_dev"
+
+VOICES = {"en": {"agent": "en-us", "customer": "en-gb+f3"}, "zh": {"agent": "cmn", "customer": "cmn+f3"}}
+SPEED_WPM = {"en": 150, "zh": 210}
+LEVEL_RMS = 0.08  # every utterance is brought to this loudness, so real clips sit with synthetic speech
+
+# Oracle emotions: what a perfect emotion stage would say about a line with this label.
+EMOTION_VALUES = {"neutral": (0.0, 0.3), "calm": (0.2, 0.2), "happy": (0.7, 0.6), "sad": (-0.6, 0.3),
+                  "angry": (-0.8, 0.9), "fear": (-0.6, 0.7), "surprise": (0.2, 0.7)}
+
+Role = Literal["agent", "customer"]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One scripted utterance."""
+
+    role: Role
+    text: str
+    gap: float = 0.6
+    clip: Path | None = None
+    emotion: str | None = None
+    plant: str | None = None
+
+
+@dataclass(frozen=True)
+class Planted:
+    """An event the call was built to contain, and where it is."""
+
+    kind: str
+    start: float
+    end: float
+    line: int
+
+
+@dataclass
+class BuiltCall:
+    call_id: str
+    path: Path
+    language: str
+    duration: float
+    turns: list[Turn]
+    planted: list[Planted] = field(default_factory=list)
+
+    def analysis(self, emotions: bool = True) -> CallAnalysis:
+        """The oracle analysis: the script's turns (with neutral/planted emotions unless ``emotions`` is False)."""
+        turns = [t.model_copy(update={"emotion": t.emotion if emotions else None}) for t in self.turns]
+        info = CallInfo(call_id=self.call_id, source=str(self.path), content_hash=_digest(self.path),
+                        duration=self.duration, sample_rate=RATE, channels=2, source_channels=2)
+        transcript = Transcript(language=self.language, language_probability=1.0, model="script")
+        return CallAnalysis(call=info, transcript=transcript, turns=turns)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tools_available() -> bool:
+    return shutil.which("espeak-ng") is not None
+
+
+def _trim(samples: np.ndarray, floor_db: float = -35.0) -> np.ndarray:
+    """Cut leading and trailing silence (10 ms frames quieter than ``floor_db`` below the peak frame)."""
+    hop = RATE // 100
+    frames = len(samples) // hop
+    if frames == 0:
+        return samples
+    rms = np.sqrt(np.mean(samples[: frames * hop].reshape(frames, hop) ** 2, axis=1) + 1e-12)
+    loud = np.nonzero(20 * np.log10(rms / rms.max()) > floor_db)[0]
+    return samples[loud[0] * hop: (loud[-1] + 1) * hop] if len(loud) else samples
+
+
+def _level(samples: np.ndarray) -> np.ndarray:
+    rms = float(np.sqrt(np.mean(samples ** 2))) or 1.0
+    return (samples * (LEVEL_RMS / rms)).clip(-0.99, 0.99).astype(np.float32)
+
+
+@lru_cache(maxsize=256)
+def synthesise(text: str, voice: str, speed: int) -> np.ndarray:
+    """espeak-ng speech at 16 kHz, trimmed and levelled."""
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "line.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(target), text],
+                       check=True, capture_output=True)
+        samples, rate = sf.read(target, dtype="float32")
+    if rate != RATE:
+        divisor = np.gcd(RATE, rate)
+        samples = resample_poly(samples, RATE // divisor, rate // divisor).astype(np.float32)
+    return _level(_trim(samples))
+
+
+@lru_cache(maxsize=64)
+def load_clip(path: Path) -> np.ndarray:
+    samples, rate = sf.read(path, dtype="float32", always_2d=True)
+    samples = samples.mean(axis=1)
+    if rate != RATE:
+        divisor = np.gcd(RATE, rate)
+        samples = resample_poly(samples, RATE // divisor, rate // divisor).astype(np.float32)
+    return _level(_trim(samples))
+
+
+def ravdess_clip(emotion: str, actor: int = 3, sentence: int = 1, intensity: int = 2) -> Path | None:
+    """A RAVDESS clip (``emotion`` as in its file names: neutral, calm, happy, sad, angry, fearful …)."""
+    codes = {"neutral": 1, "calm": 2, "happy": 3, "sad": 4, "angry": 5, "fearful": 6, "disgust": 7, "surprised": 8}
+    level = 1 if emotion == "neutral" else intensity
+    path = RAVDESS / f"03-01-{codes[emotion]:02d}-{level:02d}-{sentence:02d}-01-{actor:02d}.flac"
+    return path if path.exists() else None
+
+
+RAVDESS_TEXT = {1: "Kids are talking by the door.", 2: "Dogs are sitting by the door."}
+
+
+def build_call(script: list[Line], out_dir: Path, call_id: str = "call", language: str = "en",
+               tail: float = 1.0) -> BuiltCall:
+    """Synthesise ``script`` into ``out_dir/<call_id>.wav`` (16 kHz, agent left, customer right)."""
+    placed: list[tuple[Line, float, np.ndarray]] = []
+    reach = 0.5
+    for line in script:
+        audio = load_clip(line.clip) if line.clip else synthesise(
+            line.text, VOICES[language][line.role], SPEED_WPM[language])
+        start = round(max(0.0, reach + line.gap) * RATE) / RATE
+        placed.append((line, start, audio))
+        reach = max(reach, start + len(audio) / RATE)
+    duration = reach + tail
+    samples = np.zeros((round(duration * RATE), 2), dtype=np.float32)
+    turns: list[Turn] = []
+    planted: list[Planted] = []
+    previous_end = 0.0
+    for index, (line, start, audio) in enumerate(placed):
+        channel = 0 if line.role == "agent" else 1
+        first = round(start * RATE)
+        samples[first: first + len(audio), channel] += audio
+        end = start + len(audio) / RATE
+        label = line.emotion or "neutral"
+        valence, arousal = EMOTION_VALUES[label]
+        turns.append(Turn(speaker=f"channel_{channel}", role=line.role, start=round(start, 3), end=round(end, 3),
+                          text=line.text, channel=channel,
+                          emotion=Emotion(label=label, valence=valence, arousal=arousal, confidence=1.0)))
+        if line.plant:
+            span = (previous_end, start) if line.plant.endswith("dead_air") else (start, end)
+            planted.append(Planted(line.plant, round(span[0], 3), round(span[1], 3), index))
+        previous_end = max(previous_end, end)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{call_id}.wav"
+    sf.write(path, samples.clip(-1, 1), RATE, subtype="PCM_16")
+    return BuiltCall(call_id, path, language, round(duration, 3), turns, planted)
+
+
+# ---- the scenarios: one clean call, and the same call with one planted defect (or a recovery) each ----
+
+CLEAN = {
+    "en": [
+        Line("agent", "Thank you for calling Acme support, my name is Sam. How can I help you today?"),
+        Line("customer", "Hi, my internet connection keeps dropping every evening."),
+        Line("agent", "I am sorry to hear that. Could you please verify your identity with your date of birth?"),
+        Line("customer", "Sure, it is the fifth of May, nineteen eighty."),
+        Line("agent", "Thank you. Just to confirm, the connection drops every evening, is that right?"),
+        Line("customer", "Yes, that is right. It usually happens around eight in the evening when we stream video."),
+        Line("agent", "I see. I have reset your router and updated the line settings, so it should be fixed now."),
+        Line("customer", "Great, it works now. Thank you so much."),
+        Line("agent", "You are welcome. To summarise, we reset your router and updated your line. "
+                      "Is there anything else I can help with?"),
+        Line("customer", "No, that is all. Thanks."),
+        Line("agent", "Thank you for calling, have a nice day. Goodbye."),
+    ],
+    "zh": [
+        Line("agent", "您好，欢迎致电客服中心，很高兴为您服务，请问有什么可以帮您？"),
+        Line("customer", "你好，我家的网络最近一个星期每天晚上都会断开，很影响使用。"),
+        Line("agent", "非常抱歉给您带来不便。请您提供一下身份证后四位，我核实一下您的身份。"),
+        Line("customer", "好的，后四位是一二三四。"),
+        Line("agent", "谢谢您。我确认一下，您是说每天晚上网络都会断开，对吗？"),
+        Line("customer", "是的，一般是晚上八点左右，我们全家一起看视频的时候就会断。"),
+        Line("agent", "明白了。我已经为您重启了路由器并更新了线路设置，现在应该已经恢复了。"),
+        Line("customer", "太好了，我刚试了一下，现在可以用了，非常感谢你的帮助。"),
+        Line("agent", "不客气。总结一下，我们重启了路由器并更新了线路。请问还有什么可以帮您？"),
+        Line("customer", "没有了，谢谢。"),
+        Line("agent", "感谢您的来电，祝您生活愉快，再见。"),
+    ],
+}
+
+# What each scenario changes in the clean script: line index -> replacement lines.
+_RUDE = {"en": "Honestly, you should have read the manual before wasting our time with this.",
+         "zh": "这个说明书上都写了，你自己不看怪谁。"}
+
+
+def _angry_line(language: str) -> Line:
+    clip = ravdess_clip("angry") if language == "en" else None
+    text = RAVDESS_TEXT[1] if clip else ("What? This is unacceptable!" if language == "en" else "什么？太过分了！")
+    return Line("customer", text, clip=clip, emotion="angry")
+
+
+def scenario(name: str, language: str = "en") -> list[Line]:
+    """The clean script, or the clean script with one planted defect / recovery."""
+    lines = list(CLEAN[language])
+    en = language == "en"
+    if name == "clean":
+        return lines
+    if name == "no_greeting":
+        lines[0] = Line("agent", "Acme support. What is the problem?" if en else "客服中心。什么问题？",
+                        plant="defect.missing_greeting")
+    elif name == "agent_interrupts":
+        lines[6] = replace(lines[6], gap=-1.6, plant="defect.agent_interrupted_customer")
+    elif name == "dead_air":
+        lines[6] = replace(lines[6], gap=8.0, plant="defect.dead_air")
+    elif name == "prohibited_phrase":
+        rude = ("Look, that is not my problem, but I have reset your router, so it should be fixed now." if en
+                else "这不是我的问题，不过我已经为您重启了路由器，现在应该已经恢复了。")
+        lines[6] = Line("agent", rude, plant="defect.prohibited_phrase")
+    elif name == "customer_angered":
+        # The customer turns angry right after a rude agent turn, and stays so to the end.
+        lines[6] = Line("agent", _RUDE[language], plant="defect.agent_angered_customer")
+        lines[7] = replace(_angry_line(language), plant="defect.unresolved_escalation")
+        lines[8:10] = []
+    elif name == "recovery":
+        # The customer calls in angry; the agent's empathy turns them calm.
+        lines[1] = _angry_line(language)
+        lines[2] = Line("agent", ("I am so sorry, I completely understand how frustrating that is. "
+                                  "Could you please verify your identity with your date of birth?") if en else
+                        "非常抱歉，我理解您的心情。请您提供一下身份证后四位，我核实一下您的身份。",
+                        plant="recovery.customer_calmed")
+        lines[3] = replace(lines[3], emotion="calm")
+    else:
+        raise ValueError(f"unknown scenario {name!r}")
+    return lines
+
+
+SCENARIOS = ("clean", "no_greeting", "agent_interrupts", "dead_air", "prohibited_phrase", "customer_angered",
+             "recovery")
+
+
+def build_scenarios(out_dir: Path, language: str = "en") -> dict[str, BuiltCall]:
+    return {name: build_call(scenario(name, language), out_dir, call_id=f"{name}_{language}", language=language)
+            for name in SCENARIOS}
+
+
+# ---- constructed turns, for unit tests of the checks (no audio) ----
+
+def turn(role: Role, start: float, end: float, text: str, emotion: str | None = None,
+         valence: float | None = None, arousal: float | None = None, words: list[int] | None = None) -> Turn:
+    """A turn as the diarization stage would give it (agent on channel 0), with an optional oracle emotion."""
+    channel = 0 if role == "agent" else 1
+    feeling = None
+    if emotion is not None:
+        v, a = EMOTION_VALUES.get(emotion, (0.0, 0.3))
+        feeling = Emotion(label=emotion, valence=v if valence is None else valence,
+                          arousal=a if arousal is None else arousal, confidence=0.9)
+    return Turn(speaker=f"channel_{channel}", role=role, start=start, end=end, text=text, channel=channel,
+                emotion=feeling, word_indices=words or [])
+
+
+def analysis_of(turns: list[Turn], language: str = "en", duration: float | None = None, **fields: object
+                ) -> CallAnalysis:
+    """A ``CallAnalysis`` holding ``turns`` (and any other fields: events, dynamics, transcript words …)."""
+    end = duration if duration is not None else max((t.end for t in turns), default=0.0) + 1.0
+    words = fields.pop("words", [])
+    info = CallInfo(call_id="constructed", source="constructed", content_hash="0", duration=end, sample_rate=RATE,
+                    channels=2, source_channels=2)
+    transcript = Transcript(language=language, language_probability=1.0, model="constructed", words=words)
+    return CallAnalysis(call=info, transcript=transcript, turns=turns, **fields)
