@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engine.alerts.config import AlertsConfig
+from engine.diarize.config import DiarizeConfig
+from engine.emotion.config import EmotionConfig
 from engine.store.config import EventKindsConfig, SamplingConfig, StoreConfig
 from engine.summary.config import SummaryConfig
 from workers.config import BatchConfig
@@ -74,12 +76,19 @@ class AsrConfig(Section):
 OPERATIONAL_SECTIONS = {"store", "alerts", "sampling", "summary", "event_kinds", "batch"}
 
 
+class ScoreConfig(Section):
+    standard: str = Field("five_point", description="configs/standards/<name>.yaml, or a path to a standard")
+
+
 class AppConfig(Section):
     """The whole engine configuration (``configs/default.yaml``)."""
 
     runtime: RuntimeConfig = RuntimeConfig()
     audio: AudioConfig = AudioConfig()
     asr: AsrConfig = AsrConfig()
+    diarize: DiarizeConfig = DiarizeConfig()
+    emotion: EmotionConfig = EmotionConfig()
+    score: ScoreConfig = ScoreConfig()
     store: StoreConfig = StoreConfig()
     alerts: AlertsConfig = AlertsConfig()
     sampling: SamplingConfig = SamplingConfig()

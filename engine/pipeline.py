@@ -15,7 +15,9 @@ from engine.asr import Transcriber
 from engine.asr.transcriber import ProgressHook
 from engine.audio import Recording, load_recording
 from engine.config import AppConfig
+from engine.diarize import Diarizer, run_diarization
 from engine.record import CallAnalysis, StageTiming, Transcript
+from engine.score import Standard, load_standard, score_call
 
 
 @contextmanager
@@ -33,6 +35,20 @@ class Engine:
     def __init__(self, config: AppConfig) -> None:
         self.config = config
         self.transcriber = Transcriber(config.asr, config.runtime, config.model_dirs)
+        self._diarizer: Diarizer | None = None
+        self._standard: Standard | None = None
+
+    @property
+    def diarizer(self) -> Diarizer:
+        if self._diarizer is None:
+            self._diarizer = Diarizer(self.config.diarize)
+        return self._diarizer
+
+    @property
+    def standard(self) -> Standard:
+        if self._standard is None:
+            self._standard = load_standard(self.config.score.standard)
+        return self._standard
 
     def intake(self, path: Path | str, call_id: str | None = None,
                metadata: dict[str, str] | None = None) -> tuple[Recording, CallAnalysis]:
@@ -66,11 +82,16 @@ class Engine:
         return analysis
 
 
-    def analyze(self, path: Path | str, call_id: str | None = None,
-                metadata: dict[str, str] | None = None) -> CallAnalysis:
-        """Every stage the engine has, in order."""
+    def analyze(self, path: Path | str, call_id: str | None = None, metadata: dict[str, str] | None = None,
+                language: str | None = None, progress: ProgressHook | None = None) -> CallAnalysis:
+        """Every stage, in order: intake, transcription, diarization and roles, emotion, scoring."""
         recording, analysis = self.intake(path, call_id=call_id, metadata=metadata)
-        self.transcribe(recording, analysis)
+        language = language or analysis.call.metadata.get("language") or None
+        self.transcribe(recording, analysis, language=language, progress=progress)
+        with timed(analysis, "diarize"):
+            run_diarization(analysis, recording, self.config.diarize, self.diarizer)
+        with timed(analysis, "score"):
+            score_call(analysis, self.standard)
         return analysis
 
 

@@ -1,52 +1,45 @@
-"""``callqa analyze``: the whole analysis of each call, written as ``<call id>.json``."""
+"""``callqa analyze``: the whole analysis of each call, written as ``<call id>.json``, with a summary."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from engine.cli.common import ConfigOption, config_or_exit, for_each_file
+from engine.cli.common import ConfigOption, config_or_exit, for_each_file, stderr
+from engine.config import ConfigError
 from engine.pipeline import Engine
 from engine.record import CallAnalysis
-
-
-def summary_table(analyses: list[CallAnalysis]) -> Table:
-    table = Table(title="callqa: analysed calls")
-    for column in ("call", "duration", "language", "channels", "words", "turns", "notes"):
-        table.add_column(column, overflow="fold")
-    for a in analyses:
-        transcript = a.transcript
-        table.add_row(
-            a.call.call_id, f"{a.call.duration:.1f} s", transcript.language if transcript else "-",
-            str(a.call.channels), str(len(transcript.words)) if transcript else "-", str(len(a.turns)),
-            "; ".join(a.call.warnings),
-        )
-    return table
+from engine.score import summary_lines
 
 
 def register(app: typer.Typer) -> None:
     @app.command("analyze")
     def analyze(
         files: list[Path] = typer.Argument(..., help="recordings to analyse"),
+        standard: str = typer.Option(None, "--standard", "-s",
+                                     help="QA standard: five_point, qa_checklist, or a YAML path (default: config)"),
         out: Path = typer.Option(Path("out"), "--out", "-o", help="folder for <call id>.json"),
         config: Path = ConfigOption,
     ) -> None:
-        """Analyse calls end to end and write each CallAnalysis as JSON, with a summary."""
-        engine = Engine(config_or_exit(config))
+        """Transcribe, diarize, score: write each CallAnalysis as JSON and print a readable summary."""
+        overrides = {"score": {"standard": standard}} if standard else None
+        engine = Engine(config_or_exit(config, overrides))
+        try:
+            engine.standard  # noqa: B018  (load and validate the standard before any audio is decoded)
+        except ConfigError as exc:
+            stderr.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            raise typer.Exit(2) from None
         out.mkdir(parents=True, exist_ok=True)
 
         def one(path: Path) -> CallAnalysis:
             analysis = engine.analyze(path)
             target = out / f"{analysis.call.call_id}.json"
             target.write_text(analysis.to_json(indent=2), encoding="utf-8")
+            typer.echo("\n".join(summary_lines(analysis)) + f"\n  -> {target}\n")
             return analysis
 
         analyses, failures = for_each_file(files, one)
-        if analyses:
-            Console().print(summary_table(analyses))
-            typer.echo(f"wrote {len(analyses)} analyses to {out}/")
+        typer.echo(f"wrote {len(analyses)} analyses to {out}/" + (f"; {failures} failed" if failures else ""))
         if failures:
             raise typer.Exit(1)

@@ -162,14 +162,16 @@ class FusionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text_weight: float = Field(1.0, ge=0, description="label evidence weight of the text signal")
-    voice_weight: float = Field(1.0, ge=0, description="label evidence weight of the voice signal")
+    voice_weight: float = Field(
+        0.6, ge=0, description="label evidence weight of the voice signal (it hears arousal better than valence)"
+    )
     ser_weight: float = Field(1.0, ge=0, description="label evidence weight of the SER slot")
     valence_share: dict[str, float] = Field(
-        default_factory=lambda: {"text": 1.0, "voice": 0.5, "ser": 0.7},
+        default_factory=lambda: {"text": 1.0, "voice": 0.8, "ser": 0.7},
         description="per signal: multiplier of its weight in the valence mean (voice hears valence poorly)",
     )
     arousal_share: dict[str, float] = Field(
-        default_factory=lambda: {"text": 0.25, "voice": 1.0, "ser": 0.5},
+        default_factory=lambda: {"text": 0.25, "voice": 1.6, "ser": 0.5},
         description="per signal: multiplier of its weight in the arousal mean (words say little about arousal)",
     )
     text_full_words: int = Field(
@@ -190,18 +192,22 @@ class FusionConfig(BaseModel):
         0.35, ge=0, le=1, description="the words count as negative when their negative labels hold this much"
     )
     prototypes: dict[str, tuple[float, float]] = Field(
-        default_factory=lambda: {"angry": (-0.8, 0.85), "frustrated": (-0.55, 0.5), "anxious": (-0.45, 0.7),
-                                 "sad": (-0.6, 0.2), "neutral": (0.0, 0.3), "satisfied": (0.7, 0.45)},
+        default_factory=lambda: {"angry": (-0.6, 0.85), "frustrated": (-0.45, 0.5), "anxious": (-0.35, 0.7),
+                                 "sad": (-0.45, 0.2), "neutral": (0.0, 0.3), "satisfied": (0.5, 0.45)},
         description="label -> (valence, arousal) centre: negative words with high arousal read angry, with low "
         "arousal frustrated or sad",
     )
     prototype_width: tuple[float, float] = Field(
-        (0.35, 0.25), description="(valence, arousal) widths of the prototype kernels: smaller = the point decides more"
+        (0.35, 0.2), description="(valence, arousal) widths of the prototype kernels: smaller = the point decides more"
     )
     confidence_prior: float = Field(
         0.5, gt=0, description="pseudo-weight of 'no evidence': confidence = top score * w / (w + this)"
     )
     default_arousal: float = Field(0.3, ge=0, le=1, description="arousal of a turn no signal spoke about")
+    valence_prior_weight: float = Field(
+        0.3, ge=0, description="pseudo-weight of a neutral valence in the mean: thin evidence (a short turn heard by "
+        "the voice alone) moves valence only part of the way",
+    )
 
     @model_validator(mode="after")
     def _prototypes_in_range(self) -> FusionConfig:
@@ -217,7 +223,7 @@ class TrajectoryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     half_life_seconds: float = Field(
-        20.0, gt=0, description="a judgement's weight halves after this many seconds of call time"
+        12.0, gt=0, description="a judgement's weight halves after this many seconds of call time"
     )
     full_weight_seconds: float = Field(
         2.0, gt=0, description="turns this long count fully; shorter ones (a 'mm', an ASR fragment) count less"
@@ -234,7 +240,17 @@ class EscalationConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    negative_valence: float = Field(-0.3, ge=-1, le=1, description="a turn at or below this valence is negative")
+    negative_valence: float = Field(-0.3, ge=-1, le=1, description="a turn at or below this valence is negative …")
+    negative_labels: list[str] = Field(
+        default_factory=lambda: ["angry", "frustrated"],
+        description="… and so is a turn with one of these labels (the voice hears anger better than valence); "
+        "sad and anxious turns count through their valence",
+    )
+    escalation_labels: list[str] = Field(
+        default_factory=lambda: ["angry"],
+        description="a customer turn with one of these labels after a turn that was not negative escalates, "
+        "however small the step",
+    )
     valence_drop: float = Field(
         0.35, gt=0, description="escalation: valence falling this much from a recent calmer customer turn …"
     )

@@ -1,8 +1,37 @@
-"""The daily summary (per agent and team) and the day's call drivers."""
+"""The daily summary (per agent and team) and the day's call drivers.
+
+Names load on first use: ``engine.config`` imports ``engine.summary.config`` at start-up, and the
+call-driver clustering would otherwise bring scikit-learn into every command.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from engine.summary.config import DriversConfig, SummaryConfig
-from engine.summary.daily import DailySummary, GroupSummary, call_defects, daily_summary, summarise
-from engine.summary.drivers import CallDriver, call_drivers, opening_text
+
+_LAZY = {
+    "DailySummary": "engine.summary.daily",
+    "GroupSummary": "engine.summary.daily",
+    "call_defects": "engine.summary.daily",
+    "daily_summary": "engine.summary.daily",
+    "summarise": "engine.summary.daily",
+    "CallDriver": "engine.summary.drivers",
+    "call_drivers": "engine.summary.drivers",
+    "opening_text": "engine.summary.drivers",
+}
+
+if TYPE_CHECKING:
+    from engine.summary.daily import DailySummary, GroupSummary, call_defects, daily_summary, summarise
+    from engine.summary.drivers import CallDriver, call_drivers, opening_text
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'engine.summary' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
+
 
 __all__ = [
     "CallDriver",

@@ -1,0 +1,44 @@
+"""Who spoke when, who is the agent, and how the conversation flowed.
+
+Stereo calls: one party per channel (speech activity per channel, bleed given to its source).
+Mono calls: pyannote.audio speaker diarization on the bundled segmentation-3.0 and CAM++ weights.
+Then words to speakers, turns, roles (agent / customer) and conversation dynamics.
+
+The public names load on first use: ``engine.config`` imports ``engine.diarize.config`` at start-up,
+and importing pyannote.audio there would cost every command (``callqa models list`` included) seconds.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from typing import TYPE_CHECKING, Any
+
+# pyannote.audio warns at import that torchcodec cannot decode files; audio is always passed to it
+# in memory here (engine.audio decodes), so the warning says nothing actionable.
+warnings.filterwarnings("ignore", message=r"\s*torchcodec is not installed correctly", category=UserWarning)
+
+_PUBLIC = {
+    "DiarizeConfig": "engine.diarize.config",
+    "Diarization": "engine.diarize.diarizer",
+    "Diarizer": "engine.diarize.diarizer",
+    "read_rttm": "engine.diarize.rttm",
+    "to_rttm": "engine.diarize.rttm",
+    "diarize_call": "engine.diarize.stage",
+    "run_diarization": "engine.diarize.stage",
+}
+
+if TYPE_CHECKING:
+    from engine.diarize.config import DiarizeConfig
+    from engine.diarize.diarizer import Diarization, Diarizer
+    from engine.diarize.rttm import read_rttm, to_rttm
+    from engine.diarize.stage import diarize_call, run_diarization
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'engine.diarize' has no attribute {name!r}")
+    return getattr(importlib.import_module(_PUBLIC[name]), name)
+
+
+__all__ = ["Diarization", "DiarizeConfig", "Diarizer", "diarize_call", "read_rttm", "run_diarization", "to_rttm"]
