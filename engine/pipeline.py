@@ -10,14 +10,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.asr import Transcriber
+from engine.diarize import Diarizer, run_diarization
+from engine.score import Standard, load_standard, score_call
+
+if TYPE_CHECKING:
+    from engine.emotion.stage import EmotionAnalyzer
 from engine.asr.transcriber import ProgressHook
 from engine.audio import Recording, load_recording
 from engine.config import AppConfig
-from engine.diarize import Diarizer, run_diarization
 from engine.record import CallAnalysis, StageTiming, Transcript
-from engine.score import Standard, load_standard, score_call
 
 
 @contextmanager
@@ -37,6 +41,15 @@ class Engine:
         self.transcriber = Transcriber(config.asr, config.runtime, config.model_dirs)
         self._diarizer: Diarizer | None = None
         self._standard: Standard | None = None
+        self._emotion: EmotionAnalyzer | None = None
+
+    @property
+    def emotion(self) -> EmotionAnalyzer:
+        if self._emotion is None:
+            from engine.emotion.stage import EmotionAnalyzer
+
+            self._emotion = EmotionAnalyzer(self.config.emotion, self.config.runtime)
+        return self._emotion
 
     @property
     def diarizer(self) -> Diarizer:
@@ -90,6 +103,9 @@ class Engine:
         self.transcribe(recording, analysis, language=language, progress=progress)
         with timed(analysis, "diarize"):
             run_diarization(analysis, recording, self.config.diarize, self.diarizer)
+        if self.config.emotion.enabled:
+            with timed(analysis, "emotion"):
+                self.emotion.run(analysis, recording)
         with timed(analysis, "score"):
             score_call(analysis, self.standard)
         return analysis

@@ -1,0 +1,201 @@
+"""Escalation, de-escalation and agent deterioration, from the per-turn emotions of a call.
+
+- **escalation**: a customer turn that is negative and whose valence fell (or arousal rose) beyond the
+  thresholds against a calmer customer turn at most ``lookback_turns`` back (or that turned angry from a
+  turn that was not negative). The episode goes on while
+  the customer's turns stay negative; its turns are the evidence, the event spans them, and the
+  severity follows the peak turn's intensity (negativity and arousal) and how long it lasted.
+- **de_escalation**: a negative customer turn followed by one that is no longer negative and clearly
+  calmer, with an agent turn in between: that agent turn is the turning point (first evidence; the
+  calmer customer turn is the second). ``calm_must_hold`` ignores a calm that breaks at once.
+- **agent_deterioration**: agent turns well below the agent's own level (the mean of their first turns,
+  but never worse than a calm, neutral agent) in valence, with a hostile label, or well above it in
+  arousal while negative. A run of such turns is one event.
+
+Turns that are very short or judged with little confidence neither start nor end anything: a one-word
+"no" read as angry by a noisy signal must not make an episode.
+
+Event fields follow ``engine.score.emotion_cues``: an escalation starts at its first escalated customer
+turn; a de-escalation starts at the turning point (or the end of the negative turn, if the agent cut in
+before it ended) and its speaker is the customer; an agent deterioration starts at its first agent turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from engine.emotion.config import EscalationConfig
+from engine.record import Emotion, Event, Evidence, Turn
+
+KINDS = ("escalation", "de_escalation", "agent_deterioration")
+
+
+def _evidence(turn: Turn) -> Evidence:
+    return Evidence(start=turn.start, end=turn.end, speaker=turn.speaker, words=turn.text)
+
+
+def _emotion(turn: Turn) -> Emotion:
+    assert turn.emotion is not None
+    return turn.emotion
+
+
+def _usable(turn: Turn, config: EscalationConfig) -> bool:
+    return (turn.emotion is not None and turn.emotion.confidence >= config.min_confidence
+            and turn.end - turn.start >= config.min_turn_seconds)
+
+
+def intensity(emotion: Emotion) -> float:
+    """How heated a turn is, in [0, 1]: the mean of its negativity and its arousal."""
+    return (max(0.0, -emotion.valence) + emotion.arousal) / 2
+
+
+def severity(peak: Emotion, turns: int, config: EscalationConfig) -> str:
+    """The highest configured severity whose level the peak's intensity (plus persistence) reaches."""
+    score = intensity(peak) + config.persistence_bonus * max(turns - 1, 0)
+    reached = [(level, name) for name, level in config.severity_levels.items() if score >= level]
+    return max(reached)[1] if reached else "info"
+
+
+def _negative(emotion: Emotion, config: EscalationConfig) -> bool:
+    return emotion.valence <= config.negative_valence or emotion.label in config.negative_labels
+
+
+def _rise(reference: Emotion, now: Emotion, config: EscalationConfig) -> float:
+    """How far past the thresholds ``now`` is from ``reference`` (>= 1 means escalated).
+
+    Turning angry from a turn that was not negative is an escalation whatever the size of the step.
+    """
+    rise = max((reference.valence - now.valence) / config.valence_drop,
+               (now.arousal - reference.arousal) / config.arousal_rise)
+    if now.label in config.escalation_labels and not _negative(reference, config):
+        rise = max(rise, 1.0)
+    return rise
+
+
+def _fmt(emotion: Emotion) -> str:
+    return f"valence {emotion.valence:+.2f}, arousal {emotion.arousal:.2f}"
+
+
+def _episode_event(reference: Turn, members: list[Turn], config: EscalationConfig) -> Event:
+    peak = max(members, key=lambda t: intensity(_emotion(t)))
+    ref, top = _emotion(reference), _emotion(peak)
+    return Event(
+        kind="escalation", severity=severity(top, len(members), config),  # type: ignore[arg-type]
+        start=members[0].start, end=members[-1].end, speaker=members[0].speaker,
+        evidence=[_evidence(t) for t in members],
+        detail=f"customer from {_fmt(ref)} ('{ref.label}' at {reference.start:.1f} s) to {_fmt(top)} "
+               f"('{top.label}' at {peak.start:.1f} s) over {len(members)} turn(s)",
+    )
+
+
+def escalations(customer: Sequence[Turn], config: EscalationConfig) -> list[Event]:
+    """Escalation episodes of one customer's turns (in time order)."""
+    judged = [t for t in customer if _usable(t, config)]
+    events: list[Event] = []
+    reference: Turn | None = None
+    members: list[Turn] = []
+    for pos, turn in enumerate(judged):
+        now = _emotion(turn)
+        if members:
+            if _negative(now, config):
+                members.append(turn)
+                continue
+            assert reference is not None
+            events.append(_episode_event(reference, members, config))
+            members = []
+        if not _negative(now, config):
+            continue
+        window = judged[max(0, pos - config.lookback_turns):pos]
+        candidates = [(r, _rise(_emotion(r), now, config)) for r in window]
+        candidates = [(r, score) for r, score in candidates if score >= 1.0]
+        if candidates:
+            reference = max(candidates, key=lambda c: c[1])[0]
+            members = [turn]
+    if members and reference is not None:
+        events.append(_episode_event(reference, members, config))
+    return events
+
+
+def de_escalations(customer: Sequence[Turn], agent: Sequence[Turn], config: EscalationConfig) -> list[Event]:
+    """The customer calming after an agent turn, each with that turning-point turn as first evidence."""
+    judged = [t for t in customer if _usable(t, config)]
+    agent_turns = sorted((t for t in agent if t.end - t.start >= config.min_turn_seconds), key=lambda t: t.start)
+    events: list[Event] = []
+    for pos in range(1, len(judged)):
+        before, calm = judged[pos - 1], judged[pos]
+        was, now = _emotion(before), _emotion(calm)
+        if not _negative(was, config) or _negative(now, config):
+            continue
+        if (now.valence - was.valence < config.calm_valence_rise
+                and was.arousal - now.arousal < config.calm_arousal_fall):
+            continue
+        if config.calm_must_hold and pos + 1 < len(judged) and _negative(_emotion(judged[pos + 1]), config):
+            continue
+        between = [a for a in agent_turns if before.start <= a.start < calm.start]
+        if not between:
+            continue  # calmed down without the agent saying anything: not the agent's doing
+        turning_point = between[-1]
+        events.append(Event(
+            kind="de_escalation", severity="info", start=max(turning_point.start, before.end), end=calm.end,
+            speaker=calm.speaker, evidence=[_evidence(turning_point), _evidence(calm)],
+            detail=f"customer calmer after the agent's turn at {turning_point.start:.1f} s: from {_fmt(was)} "
+                   f"('{was.label}') to {_fmt(now)} ('{now.label}')",
+        ))
+    return events
+
+
+def agent_deteriorations(agent: Sequence[Turn], config: EscalationConfig) -> list[Event]:
+    """Runs of agent turns markedly worse than the agent's own level."""
+    judged = [t for t in agent if _usable(t, config)]
+    if not judged:
+        return []
+    first = judged[: config.agent_reference_turns]
+    weights = [_emotion(t).confidence for t in first]
+    total = sum(weights) or 1.0
+    level_valence = max(sum(w * _emotion(t).valence for w, t in zip(weights, first, strict=True)) / total,
+                        config.agent_expected_valence)
+    level_arousal = min(sum(w * _emotion(t).arousal for w, t in zip(weights, first, strict=True)) / total,
+                        config.agent_expected_arousal)
+
+    def worse(emotion: Emotion) -> bool:
+        hostile = emotion.valence <= level_valence - config.agent_valence_drop and \
+            emotion.label in config.agent_hostile_labels
+        # Valence, not the label: an agent's "Hello! Hello?" read angry by the words alone is not a lapse.
+        heated = emotion.arousal >= level_arousal + config.agent_arousal_rise and \
+            emotion.valence <= config.negative_valence
+        return hostile or heated
+
+    runs: list[list[Turn]] = []
+    for turn, previous_worse in zip(judged, [False, *[worse(_emotion(t)) for t in judged[:-1]]], strict=True):
+        if worse(_emotion(turn)):
+            if previous_worse:
+                runs[-1].append(turn)
+            else:
+                runs.append([turn])
+    events = []
+    for run in runs:
+        peak = max(run, key=lambda t: intensity(_emotion(t)))
+        top = _emotion(peak)
+        events.append(Event(
+            kind="agent_deterioration", severity=severity(top, len(run), config),  # type: ignore[arg-type]
+            start=run[0].start, end=run[-1].end, speaker=run[0].speaker, evidence=[_evidence(t) for t in run],
+            detail=f"agent from their level (valence {level_valence:+.2f}, arousal {level_arousal:.2f}) to "
+                   f"{_fmt(top)} ('{top.label}' at {peak.start:.1f} s) over {len(run)} turn(s)",
+        ))
+    return events
+
+
+def emotion_events(turns: Sequence[Turn], config: EscalationConfig) -> list[Event]:
+    """All three kinds for a call's turns, per customer and per agent speaker, in time order."""
+    ordered = sorted(turns, key=lambda t: t.start)
+    by_speaker: dict[tuple[str, str], list[Turn]] = {}
+    for turn in ordered:
+        by_speaker.setdefault((turn.role, turn.speaker), []).append(turn)
+    agent = [t for t in ordered if t.role == "agent"]
+    events: list[Event] = []
+    for (role, _speaker), group in by_speaker.items():
+        if role == "customer":
+            events += escalations(group, config) + de_escalations(group, agent, config)
+        elif role == "agent":
+            events += agent_deteriorations(group, config)
+    return sorted(events, key=lambda e: (e.start, e.kind))

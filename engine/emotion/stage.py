@@ -1,0 +1,234 @@
+"""The emotion stage: every turn's fused emotion, per-role trajectories, escalation events, agent baselines.
+
+``EmotionAnalyzer`` holds the models (text classifier, voice head and its encoder, the optional SER
+slot) and is created once per ``Engine`` (or Ray actor); ``run`` analyses one call. The expensive
+part is the voice encoder. It encodes each turn on its own, unpadded, because that is how the head
+was fitted: Whisper's encoder output depends on where speech sits in its 30 s window, and a turn
+pooled out of a whole-channel pass correlated only 0.4-0.6 with the same turn encoded alone (the
+head's ``encoder_input`` says which way it was fitted). All turns' texts go to the text classifier in
+one call.
+
+Whose voice is "normal": customers are judged against their own turns in this call, which the voice
+head shrinks toward the population of the call's language when there are few of them (and ignores
+below its ``min_baseline``); the agent, when the call's metadata names them (``agent_id``) and a
+baseline store is configured, against the baseline of their earlier calls, so that even their first
+turns are judged against their usual voice. After the call the agent's calm turns are merged into it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.config import RuntimeConfig
+from engine.emotion.baselines import AgentBaselineStore, layout_of
+from engine.emotion.config import EmotionConfig
+from engine.emotion.escalation import KINDS, emotion_events
+from engine.emotion.fusion import SerSignal, TextSignal, VoiceSignal, fuse
+from engine.emotion.trajectory import trajectories
+from engine.record import CallAnalysis, Emotion, StageTiming, Turn
+
+if TYPE_CHECKING:
+    from engine.audio import Recording
+    from engine.emotion.voice import SpeakerBaseline, VoicePrediction
+
+SAMPLE_RATE = 16000
+
+
+def word_count(turn: Turn, language: str) -> int:
+    """Words in a turn: ASR tokens when known, else whitespace words (Mandarin: about two characters a word)."""
+    if turn.word_indices:
+        return len(turn.word_indices)
+    if language.startswith("zh"):
+        return (sum(1 for c in turn.text if c.isalnum()) + 1) // 2
+    return len(turn.text.split())
+
+
+@contextmanager
+def _timed(analysis: CallAnalysis, step: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        analysis.timings.append(StageTiming(stage=f"emotion.{step}", seconds=round(time.perf_counter() - started, 4)))
+
+
+class EmotionAnalyzer:
+    """The emotion models, loaded once; ``run`` fills a call's emotions, trajectories and events.
+
+    Give ``whisper`` (a loaded ``faster_whisper.WhisperModel`` of the voice head's encoder, e.g. the ASR
+    stage's multilingual model) to share it instead of loading a second copy.
+    """
+
+    def __init__(self, config: EmotionConfig, runtime: RuntimeConfig, whisper: object | None = None) -> None:
+        from engine.emotion.ser_slot import SpeechEmotionSlot
+        from engine.emotion.text import TextEmotionClassifier
+        from engine.emotion.voice import VoiceEmotionModel, VoiceFeatureExtractor
+
+        self.config = config
+        self.text = TextEmotionClassifier.load(config.text, device=runtime.device)
+        self.voice: Any = VoiceEmotionModel.load(config.voice.head) if config.voice.enabled else None
+        self.extractor: Any = None
+        if self.voice is not None:
+            self.extractor = VoiceFeatureExtractor.for_head(
+                self.voice, whisper=whisper, threads=config.voice.threads or runtime.threads)
+        self.ser = SpeechEmotionSlot.load(config.ser, device=runtime.device)
+        self.store = (AgentBaselineStore(config.baseline.agent_store, config.baseline.max_stored_utterances)
+                      if config.baseline.agent_store else None)
+
+    # ---- a call ---------------------------------------------------------------------------------------
+    def run(self, analysis: CallAnalysis, recording: Recording) -> CallAnalysis:
+        """Fill ``turn.emotion`` of every turn, ``analysis.trajectories`` and the emotion events."""
+        turns = analysis.turns
+        language = (analysis.transcript.language if analysis.transcript else None) \
+            or analysis.call.metadata.get("language") or "en"
+        texts = self._text(analysis, language)
+        voices: dict[int, VoicePrediction] = {}
+        agent_vectors: dict[int, np.ndarray] = {}
+        if self.voice is not None:
+            with _timed(analysis, "voice"):
+                voices, agent_vectors = self._voice(analysis, recording, language)
+        sers: dict[int, dict[str, float]] = {}
+        if self.ser is not None:
+            with _timed(analysis, "ser"):
+                sers = self._ser(turns, recording)
+        with _timed(analysis, "fusion"):
+            for i, turn in enumerate(turns):
+                voice = voices.get(i)
+                turn.emotion = fuse(
+                    texts[i] if texts else None,
+                    VoiceSignal(voice.scores, voice.arousal, voice.mode) if voice is not None else None,
+                    SerSignal(sers[i]) if i in sers else None,
+                    turn.end - turn.start, self.config.fusion, self.config.voice, self.config.text.label_valence,
+                )
+            analysis.trajectories = trajectories(turns, self.config.trajectory)
+            analysis.events = [e for e in analysis.events if e.kind not in KINDS]
+            analysis.events.extend(emotion_events(turns, self.config.escalation))
+        self._update_agent_baseline(analysis, agent_vectors)
+        return analysis
+
+    def _text(self, analysis: CallAnalysis, language: str) -> list[TextSignal | None]:
+        turns = analysis.turns
+        if not any(t.text.strip() for t in turns):
+            return []  # nothing was said in words (or no transcript): the text model is not even loaded
+        words = analysis.transcript.words if analysis.transcript else []
+        with _timed(analysis, "text"):
+            results = self.text.predict([t.text for t in turns], language)
+        signals: list[TextSignal | None] = []
+        for turn, result in zip(turns, results, strict=True):
+            probabilities = [words[j].probability for j in turn.word_indices if j < len(words)]
+            signals.append(TextSignal(
+                scores=result.scores, valence=result.valence, words=word_count(turn, language),
+                lexicon_valence=result.lexicon_valence,
+                asr_confidence=float(np.mean(probabilities)) if probabilities else 1.0,
+            ) if turn.text.strip() else None)
+        return signals
+
+    def _voice(self, analysis: CallAnalysis, recording: Recording,
+               language: str) -> tuple[dict[int, VoicePrediction], dict[int, np.ndarray]]:
+        """Voice predictions per turn index, and the raw vectors of the stored agent's turns (for the store)."""
+        turns = analysis.turns
+        minimum = self.config.voice.min_turn_seconds
+        by_source: dict[int | None, list[int]] = defaultdict(list)
+        for i, turn in enumerate(turns):
+            source = turn.channel if turn.channel is not None and turn.channel in recording.channel_ids else None
+            by_source[source].append(i)
+        vectors: dict[int, np.ndarray] = {}
+        for source, indices in by_source.items():
+            audio = recording.channel(source) if source is not None else recording.mono()
+            length = len(audio) / SAMPLE_RATE
+            spans = {i: (max(0.0, turns[i].start), min(turns[i].end, length)) for i in indices}
+            kept = [i for i in indices if spans[i][1] - spans[i][0] >= minimum]
+            if kept:
+                features = self.extractor.turns(audio, [spans[i] for i in kept])
+                for i, row in zip(kept, self.voice.vectorise(features), strict=True):
+                    vectors[i] = row
+        predictions: dict[int, VoicePrediction] = {}
+        agent_vectors: dict[int, np.ndarray] = {}
+        by_speaker: dict[str, list[int]] = defaultdict(list)
+        for i in sorted(vectors):
+            by_speaker[turns[i].speaker].append(i)
+        agents = {turns[i].speaker for i in vectors if turns[i].role == "agent"}
+        agent_id = analysis.call.metadata.get("agent_id")
+        for speaker, indices in by_speaker.items():
+            matrix = np.stack([vectors[i] for i in indices])
+            own = self.voice.baseline_for(matrix, speaker=speaker)
+            baseline = own
+            if agents == {speaker} and agent_id:
+                baseline = self._agent_baseline(agent_id, own)
+                agent_vectors = {i: vectors[i] for i in indices}
+            for i, prediction in zip(indices, self.voice.predict(matrix, language=language, baseline=baseline),
+                                     strict=True):
+                predictions[i] = prediction
+        return predictions, agent_vectors
+
+    def _agent_baseline(self, agent_id: str, own: SpeakerBaseline) -> SpeakerBaseline:
+        """The stored baseline alone when it has seen enough, else merged with this call's turns."""
+        if self.store is None:
+            return own
+        stored = self.store.get(agent_id, layout_of(self.voice))
+        if stored is None or stored.dim != own.dim:
+            return own
+        if stored.count >= self.config.baseline.min_stored_utterances:
+            return stored
+        return stored.merge(own)
+
+    def _update_agent_baseline(self, analysis: CallAnalysis, agent_vectors: dict[int, np.ndarray]) -> None:
+        agent_id = analysis.call.metadata.get("agent_id")
+        if self.store is None or not self.config.baseline.update_store or not agent_id or not agent_vectors:
+            return
+        from engine.emotion.voice import SpeakerBaseline
+
+        # Only the agent's ordinary turns: a heated exchange must not become their "normal" voice.
+        negative = self.config.escalation.negative_valence
+        calm = [v for i, v in agent_vectors.items()
+                if (emotion := analysis.turns[i].emotion) is not None and emotion.valence > negative]
+        if calm:
+            self.store.update(agent_id, layout_of(self.voice), SpeakerBaseline.from_vectors(np.stack(calm)))
+
+    def _ser(self, turns: Sequence[Turn], recording: Recording) -> dict[int, dict[str, float]]:
+        assert self.ser is not None
+        pieces, indices = [], []
+        for i, turn in enumerate(turns):
+            if turn.end - turn.start < self.config.voice.min_turn_seconds:
+                continue
+            source = turn.channel if turn.channel is not None and turn.channel in recording.channel_ids else None
+            audio = recording.channel(source) if source is not None else recording.mono()
+            pieces.append(audio[int(turn.start * SAMPLE_RATE): int(np.ceil(turn.end * SAMPLE_RATE))])
+            indices.append(i)
+        return dict(zip(indices, self.ser.predict(pieces), strict=True)) if pieces else {}
+
+    # ---- clips ----------------------------------------------------------------------------------------
+    def clips(self, audios: Sequence[np.ndarray], language: str | None = None, same_speaker: bool = False,
+              texts: Sequence[str] | None = None) -> list[Emotion]:
+        """One emotion per 16 kHz clip, each treated as one utterance.
+
+        ``same_speaker``: the clips are one person's, judged against their joint baseline (as a speaker's
+        turns within a call are); otherwise each clip is judged against its language's population.
+        """
+        voices: list[VoicePrediction | None] = [None] * len(audios)
+        if self.voice is not None and audios:
+            features = [self.extractor.clip(np.asarray(a, dtype=np.float32)) for a in audios]
+            matrix = self.voice.vectorise(features)
+            baseline = self.voice.baseline_for(matrix) if same_speaker else None
+            voices = list(self.voice.predict(matrix, language=language, baseline=baseline))
+        text_signals: list[TextSignal | None] = [None] * len(audios)
+        if texts is not None and any(t.strip() for t in texts):
+            lang = language or "en"
+            for k, (text, result) in enumerate(zip(texts, self.text.predict(list(texts), lang), strict=True)):
+                turn = Turn(speaker="clip", start=0.0, end=0.0, text=text)
+                if text.strip():
+                    text_signals[k] = TextSignal(result.scores, result.valence, word_count(turn, lang),
+                                                 result.lexicon_valence)
+        sers = self.ser.predict(list(audios)) if self.ser is not None else [None] * len(audios)
+        return [
+            fuse(text, VoiceSignal(v.scores, v.arousal, v.mode) if v is not None else None,
+                 SerSignal(s) if s else None, len(audio) / SAMPLE_RATE, self.config.fusion, self.config.voice,
+                 self.config.text.label_valence)
+            for audio, text, v, s in zip(audios, text_signals, voices, sers, strict=True)
+        ]

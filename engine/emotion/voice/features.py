@@ -1,0 +1,196 @@
+"""The voice feature vector of an utterance, and a disk cache of it for clips.
+
+An utterance is described by two blocks: the pooled Whisper-encoder states (``encoder.py``) and
+level-invariant prosody (``prosody.py``). A head is fitted on one or both; ``VoiceFeatures`` keeps
+them apart so that the head picks the blocks it was fitted on.
+
+Extracting a corpus takes minutes (one encoder pass per clip), a refit should take seconds: vectors
+are cached under ``<CALLQA_CACHE>/features/<config>/<sha256 of the file>.npy``, where ``<config>``
+names the extractor and hashes everything that changes its output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.audio.decode import file_hash
+from engine.emotion.voice.encoder import SAMPLE_RATE, EncoderConfig, EncoderFeatures
+from engine.emotion.voice.prosody import ProsodyConfig, prosody_vector
+from engine.models.registry import cache_dir
+
+ProgressHook = Callable[[int, int], None]
+"""Called as ``hook(done, total)`` while a batch of clips is extracted."""
+
+
+@dataclass
+class VoiceFeatures:
+    """The feature blocks of one utterance; a block is None when it was not extracted."""
+
+    encoder: np.ndarray | None = None
+    prosody: np.ndarray | None = None
+
+    def block(self, name: str) -> np.ndarray:
+        value = getattr(self, name)
+        if value is None:
+            raise ValueError(f"the head needs the '{name}' features, which were not extracted")
+        return value
+
+
+def load_clip(path: Path | str) -> np.ndarray:
+    """A clip as 16 kHz mono float32 (the corpora here are 16 kHz; others are resampled)."""
+    import soundfile as sf
+
+    audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    audio = audio.mean(axis=1)
+    if rate != SAMPLE_RATE:
+        import librosa
+
+        audio = librosa.resample(audio, orig_sr=rate, target_sr=SAMPLE_RATE)
+    return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+class FeatureCache:
+    """Vectors on disk, keyed by the clip's content hash and the extractor's configuration."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = root or cache_dir() / "features"
+
+    @staticmethod
+    def config_name(kind: str, config: dict[str, object]) -> str:
+        digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+        return f"{kind}-{digest}"
+
+    def _path(self, config_name: str, content_hash: str) -> Path:
+        return self.root / config_name / content_hash[:2] / f"{content_hash}.npy"
+
+    def get(self, config_name: str, content_hash: str) -> np.ndarray | None:
+        path = self._path(config_name, content_hash)
+        return np.load(path) if path.exists() else None
+
+    def put(self, config_name: str, content_hash: str, vector: np.ndarray) -> None:
+        path = self._path(config_name, content_hash)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_suffix(".tmp.npy")
+        np.save(staging, vector)
+        staging.replace(path)  # atomic: a parallel extractor never reads half a file
+
+
+def _cached(
+    paths: Sequence[Path | str],
+    config_name: str,
+    compute: Callable[[np.ndarray], np.ndarray],
+    cache: FeatureCache,
+    progress: ProgressHook | None,
+) -> np.ndarray:
+    vectors: list[np.ndarray] = []
+    for i, path in enumerate(paths):
+        key = file_hash(Path(path))
+        vector = cache.get(config_name, key)
+        if vector is None:
+            vector = compute(load_clip(path))
+            cache.put(config_name, key, vector)
+        vectors.append(vector)
+        if progress:
+            progress(i + 1, len(paths))
+    return np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)
+
+
+def encoder_vectors(
+    paths: Sequence[Path | str],
+    config: EncoderConfig,
+    cache: FeatureCache | None = None,
+    progress: ProgressHook | None = None,
+    extractor: EncoderFeatures | None = None,
+) -> np.ndarray:
+    """Pooled encoder vectors of clips, one row each; the model is loaded only if a clip is not cached."""
+    cache = cache or FeatureCache()
+    holder: list[EncoderFeatures] = [extractor] if extractor else []
+
+    def compute(audio: np.ndarray) -> np.ndarray:
+        if not holder:
+            holder.append(EncoderFeatures(config))
+        return holder[0].for_clip(audio)
+
+    return _cached(paths, FeatureCache.config_name("encoder", config.cache_key()), compute, cache, progress)
+
+
+def prosody_vectors(
+    paths: Sequence[Path | str],
+    config: ProsodyConfig,
+    cache: FeatureCache | None = None,
+    progress: ProgressHook | None = None,
+) -> np.ndarray:
+    """Prosody vectors of clips, one row each."""
+    cache = cache or FeatureCache()
+    return _cached(
+        paths,
+        FeatureCache.config_name("prosody", config.cache_key()),
+        lambda audio: prosody_vector(audio, config),
+        cache,
+        progress,
+    )
+
+
+class VoiceFeatureExtractor:
+    """Both feature blocks for a clip, or for turns (time ranges) of a call channel.
+
+    ``VoiceFeatureExtractor.for_head(model)`` builds the one a fitted head needs (same blocks, same
+    Whisper encoder). Pass ``whisper`` to reuse a ``faster_whisper.WhisperModel`` already loaded
+    for ASR when it is the same model.
+    """
+
+    def __init__(
+        self,
+        blocks: Sequence[str] = ("encoder", "prosody"),
+        encoder: EncoderConfig | None = None,
+        prosody: ProsodyConfig | None = None,
+        whisper: object | None = None,
+    ) -> None:
+        unknown = set(blocks) - {"encoder", "prosody"}
+        if unknown:
+            raise ValueError(f"unknown feature blocks {sorted(unknown)} (known: encoder, prosody)")
+        self.blocks = tuple(blocks)
+        self.encoder_config = encoder or EncoderConfig()
+        self.prosody_config = prosody or ProsodyConfig()
+        self._whisper = whisper
+        self._encoder: EncoderFeatures | None = None
+
+    @classmethod
+    def for_head(cls, head: object, whisper: object | None = None, threads: int = 0) -> VoiceFeatureExtractor:
+        """The extractor whose vectors ``head`` (a ``VoiceEmotionModel``) was fitted on."""
+        config = EncoderConfig(model=head.encoder, input=head.encoder_input, threads=threads)  # type: ignore[attr-defined]
+        return cls(blocks=head.blocks, encoder=config, whisper=whisper)  # type: ignore[attr-defined]
+
+    @property
+    def encoder(self) -> EncoderFeatures:
+        if self._encoder is None:
+            self._encoder = EncoderFeatures(self.encoder_config, model=self._whisper)
+        return self._encoder
+
+    def clip(self, audio: np.ndarray) -> VoiceFeatures:
+        """Features of one utterance given as its own 16 kHz clip."""
+        return VoiceFeatures(
+            encoder=self.encoder.for_clip(audio) if "encoder" in self.blocks else None,
+            prosody=prosody_vector(audio, self.prosody_config) if "prosody" in self.blocks else None,
+        )
+
+    def turns(self, channel: np.ndarray, spans: Sequence[tuple[float, float]]) -> list[VoiceFeatures]:
+        """Features of each ``(start, end)`` range (seconds) of one 16 kHz channel.
+
+        The encoder input (each turn alone, or 30 s windows) is the one the head was fitted on.
+        """
+        pooled = self.encoder.for_turns(channel, spans) if "encoder" in self.blocks else [None] * len(spans)
+        out = []
+        for (start, end), vector in zip(spans, pooled, strict=True):
+            piece = channel[int(start * SAMPLE_RATE): int(np.ceil(end * SAMPLE_RATE))]
+            out.append(VoiceFeatures(
+                encoder=vector,
+                prosody=prosody_vector(piece, self.prosody_config) if "prosody" in self.blocks else None,
+            ))
+        return out

@@ -1,0 +1,257 @@
+"""The fitted voice-emotion head: feature vector -> per-label probabilities and arousal.
+
+Two linear heads, each a multinomial logistic regression for the labels plus a binary one for
+arousal:
+
+- ``speaker`` mode scores an utterance against the speaker's own baseline (z-scores), used when a
+  ``SpeakerBaseline`` is given (shrunk toward the language's population when it is small);
+- ``clip`` mode scores a clip of an unknown speaker against the population of the call's language.
+
+The language decides which population statistics normalise the vector (and are the prior a small
+speaker baseline is shrunk toward) and which heads score it: a language with speakers enough in the
+training data has heads of its own (English: adding Mandarin clips then costs English nothing), any
+other language uses the shared heads fitted on every corpus.
+
+The head is stored as plain arrays (joblib of a dict), not pickled scikit-learn objects: it stays
+small (a few hundred KB), loads without scikit-learn, and does not break when scikit-learn is
+upgraded. Fitting (``fit_voice_model``) does need scikit-learn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.emotion.voice.baseline import PopulationBaseline, SpeakerBaseline, zscore
+from engine.emotion.voice.features import VoiceFeatures
+
+LABELS: tuple[str, ...] = ("neutral", "happy", "sad", "angry", "fear", "surprise")
+"""What the head predicts. Corpus labels outside it are mapped by ``LABEL_MAP`` or left out."""
+
+# Calm is neutral said softly: arousal (low) keeps that difference. Disgust has no place in a
+# call-centre label set and acted disgust is not close enough to anger to count as it.
+LABEL_MAP: dict[str, str | None] = {
+    "neutral": "neutral", "calm": "neutral", "happy": "happy", "sad": "sad", "angry": "angry",
+    "fear": "fear", "fearful": "fear", "surprise": "surprise", "surprised": "surprise", "disgust": None,
+}
+HIGH_AROUSAL = frozenset({"angry", "fear", "fearful", "happy", "surprise", "surprised"})
+LOW_AROUSAL = frozenset({"neutral", "calm", "sad"})
+MODES = ("speaker", "clip")
+FORMAT_VERSION = 1
+DEFAULT_HEAD = Path(__file__).resolve().parent.parent / "heads" / "voice_head.joblib"
+
+
+def arousal_target(label: str) -> int | None:
+    """1 for high-arousal emotions, 0 for low, None where the corpus label says neither (disgust)."""
+    if label in HIGH_AROUSAL:
+        return 1
+    if label in LOW_AROUSAL:
+        return 0
+    return None
+
+
+@dataclass
+class LinearHead:
+    """A fitted linear classifier as arrays: ``softmax((z - mean) / scale @ coef.T + intercept)``.
+
+    ``scale`` has the block weights folded in (standard deviation / weight).
+    """
+
+    classes: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+
+    def decision(self, z: np.ndarray) -> np.ndarray:
+        return ((z - self.mean) / self.scale) @ self.coef.T + self.intercept
+
+    def proba(self, z: np.ndarray) -> np.ndarray:
+        logits = self.decision(z)
+        if logits.shape[1] == 1:  # binary: one logit for the positive class
+            p = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+            return np.stack([1.0 - p, p], axis=1)
+        logits = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"classes": list(self.classes), "mean": self.mean.astype(np.float32),
+                "scale": self.scale.astype(np.float32), "coef": self.coef.astype(np.float32),
+                "intercept": self.intercept.astype(np.float32)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> LinearHead:
+        return cls(tuple(data["classes"]), *(np.asarray(data[k], np.float64)  # type: ignore[arg-type]
+                                             for k in ("mean", "scale", "coef", "intercept")))
+
+
+@dataclass
+class VoicePrediction:
+    """The voice's verdict on one utterance."""
+
+    scores: dict[str, float]
+    """Probability of each label in ``LABELS``; they sum to 1."""
+    arousal: float
+    """0 calm … 1 aroused (probability that the utterance is high-arousal)."""
+    mode: str
+    """``speaker`` (scored against the speaker's baseline) or ``clip`` (against the language population)."""
+
+    @property
+    def label(self) -> str:
+        return max(self.scores, key=self.scores.__getitem__)
+
+
+@dataclass
+class VoiceEmotionModel:
+    """A fitted voice head; ``predict`` turns feature vectors into ``VoicePrediction``s."""
+
+    blocks: tuple[str, ...]
+    """Feature blocks the head was fitted on, in vector order (``encoder``, ``prosody``)."""
+    block_dims: dict[str, int]
+    block_weights: dict[str, float]
+    encoder: str
+    """The Whisper model whose encoder made the ``encoder`` block (vectors of another model do not fit)."""
+    encoder_input: str
+    """How the encoder saw each utterance: ``turn`` (alone, unpadded) or ``window`` (30 s windows); see encoder.py."""
+    emotion: dict[str, dict[str, LinearHead]]
+    """Per language (``*``: the shared head for every other language), per mode: the label head."""
+    arousal: dict[str, dict[str, LinearHead]]
+    populations: dict[str, PopulationBaseline]
+    """Per language, plus ``*`` for all languages together (used for a language the head has not seen)."""
+    shrinkage: float = 10.0
+    """Pseudo-utterances of population statistics mixed into a speaker's own (see ``baseline.py``)."""
+    min_baseline: int = 3
+    """A speaker baseline with fewer utterances than this is not trusted: the clip head is used instead."""
+    card: dict[str, object] = field(default_factory=dict)
+
+    # ---- vectors -------------------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        return sum(self.block_dims[b] for b in self.blocks)
+
+    def vectorise(self, features: Sequence[VoiceFeatures] | np.ndarray) -> np.ndarray:
+        """Raw feature rows (blocks concatenated in the head's order) from ``VoiceFeatures``."""
+        if isinstance(features, np.ndarray):
+            matrix = np.atleast_2d(features)
+        else:
+            matrix = np.stack([np.concatenate([f.block(b) for b in self.blocks]) for f in features])
+        if matrix.shape[1] != self.dim:
+            raise ValueError(f"feature vectors have {matrix.shape[1]} values; this head expects {self.dim} "
+                             f"({', '.join(f'{b}: {self.block_dims[b]}' for b in self.blocks)})")
+        return matrix.astype(np.float64)
+
+    def population(self, language: str | None) -> PopulationBaseline:
+        return self.populations.get(language or "*", self.populations["*"])
+
+    def column_weights(self) -> np.ndarray:
+        """Per-column weight of each block (a block weighted 2 is regularised as if it were worth twice as much)."""
+        return np.concatenate([np.full(self.block_dims[b], self.block_weights.get(b, 1.0)) for b in self.blocks])
+
+    def normalise(
+        self, vectors: np.ndarray, language: str | None, baseline: SpeakerBaseline | None = None,
+        fallback: bool = True,
+    ) -> tuple[np.ndarray, str]:
+        """Z-scores of raw rows and the mode they are meant for (see the module docstring)."""
+        population = self.population(language)
+        if baseline is not None and baseline.count >= self.min_baseline:
+            if fallback:
+                mean, std = baseline.shrunk_toward(population, self.shrinkage)
+            else:
+                mean, std = baseline.mean, baseline.std
+            return zscore(vectors, mean, std), "speaker"
+        return zscore(vectors, population.mean, population.std), "clip"
+
+    # ---- scoring -------------------------------------------------------------------------------
+    def predict_arrays(
+        self, vectors: np.ndarray, language: str | None, baseline: SpeakerBaseline | None = None,
+        fallback: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray, str]:
+        """Label probabilities (rows × ``LABELS``), arousal per row, and the mode used."""
+        z, mode = self.normalise(self.vectorise(vectors), language, baseline, fallback)
+        key = language if language in self.emotion else "*"
+        emotion_head, arousal_head = self.emotion[key][mode], self.arousal[key][mode]
+        probs = emotion_head.proba(z)
+        arousal = arousal_head.proba(z)[:, 1]
+        return self._fold(probs, emotion_head.classes), arousal, mode
+
+    @staticmethod
+    def _fold(probs: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+        """Columns in ``LABELS`` order; a finer class the head was fitted with (calm) adds to its label."""
+        out = np.zeros((probs.shape[0], len(LABELS)))
+        for j, name in enumerate(classes):
+            target = LABEL_MAP.get(name, name)
+            if target in LABELS:
+                out[:, LABELS.index(target)] += probs[:, j]
+        return out / np.maximum(out.sum(axis=1, keepdims=True), 1e-12)
+
+    def predict(
+        self, features: Sequence[VoiceFeatures] | np.ndarray, language: str | None = None,
+        baseline: SpeakerBaseline | None = None,
+    ) -> list[VoicePrediction]:
+        """Score utterances of one speaker.
+
+        ``language`` is the call's language (``en``, ``zh``); ``baseline`` the speaker's own
+        statistics when known (an agent's earlier calls, or this speaker's turns in this call).
+        Without a baseline each utterance is scored on its own against the language's population.
+        """
+        probs, arousal, mode = self.predict_arrays(features, language, baseline)
+        return [
+            VoicePrediction(scores={label: float(p) for label, p in zip(LABELS, row, strict=True)},
+                            arousal=float(a), mode=mode)
+            for row, a in zip(probs, arousal, strict=True)
+        ]
+
+    def baseline_for(self, features: Sequence[VoiceFeatures] | np.ndarray, speaker: str = "") -> SpeakerBaseline:
+        """A speaker baseline from that speaker's utterances, in this head's vector layout."""
+        return SpeakerBaseline.from_vectors(self.vectorise(features), speaker=speaker)
+
+    # ---- storage -------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "format_version": FORMAT_VERSION, "blocks": list(self.blocks), "block_dims": self.block_dims,
+            "block_weights": self.block_weights, "encoder": self.encoder,
+            "encoder_input": self.encoder_input,
+            "emotion": {k: {m: h.to_dict() for m, h in d.items()} for k, d in self.emotion.items()},
+            "arousal": {k: {m: h.to_dict() for m, h in d.items()} for k, d in self.arousal.items()},
+            "populations": {k: p.to_dict() for k, p in self.populations.items()},
+            "shrinkage": self.shrinkage, "min_baseline": self.min_baseline,
+            "card": self.card,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> VoiceEmotionModel:
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"voice head format {data.get('format_version')}; this release reads {FORMAT_VERSION}")
+        return cls(
+            blocks=tuple(data["blocks"]), block_dims=dict(data["block_dims"]),  # type: ignore[arg-type]
+            block_weights=dict(data["block_weights"]), encoder=str(data["encoder"]),  # type: ignore[arg-type]
+            encoder_input=str(data["encoder_input"]),
+            emotion={k: {m: LinearHead.from_dict(h) for m, h in d.items()}
+                     for k, d in data["emotion"].items()},  # type: ignore[attr-defined]
+            arousal={k: {m: LinearHead.from_dict(h) for m, h in d.items()}
+                     for k, d in data["arousal"].items()},  # type: ignore[attr-defined]
+            populations={k: PopulationBaseline.from_dict(p) for k, p in data["populations"].items()},  # type: ignore[attr-defined]
+            shrinkage=float(data["shrinkage"]), min_baseline=int(data["min_baseline"]),  # type: ignore[arg-type]
+            card=dict(data.get("card", {})),  # type: ignore[arg-type]
+        )
+
+    def save(self, path: Path | str) -> None:
+        import joblib
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self.to_dict(), path, compress=3)
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> VoiceEmotionModel:
+        """Load a fitted head; without a path, the one shipped with the engine."""
+        import joblib
+
+        path = Path(path) if path else DEFAULT_HEAD
+        if not path.exists():
+            raise FileNotFoundError(f"no voice-emotion head at {path}; fit one with scripts/fit_voice_emotion.py")
+        return cls.from_dict(joblib.load(path))

@@ -1,0 +1,101 @@
+"""Fusion of text, voice and SER opinions into one emotion per turn (no models: opinions are given)."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.emotion.config import EmotionConfig
+from engine.emotion.fusion import SerSignal, TextSignal, VoiceSignal, fuse, label_for_point
+
+CONFIG = EmotionConfig()
+LABELS = ("angry", "frustrated", "anxious", "sad", "neutral", "satisfied")
+VOICE_LABELS = ("neutral", "happy", "sad", "angry", "fear", "surprise")
+
+
+def text(label: str, p: float = 0.8, valence: float | None = None, words: int = 10) -> TextSignal:
+    rest = (1 - p) / (len(LABELS) - 1)
+    scores = {k: (p if k == label else rest) for k in LABELS}
+    return TextSignal(scores=scores, valence=CONFIG.text.label_valence[label] if valence is None else valence,
+                      words=words)
+
+
+def voice(label: str, p: float = 0.8, arousal: float = 0.5, mode: str = "speaker") -> VoiceSignal:
+    rest = (1 - p) / (len(VOICE_LABELS) - 1)
+    return VoiceSignal(scores={k: (p if k == label else rest) for k in VOICE_LABELS}, arousal=arousal, mode=mode)
+
+
+def run(t: TextSignal | None, v: VoiceSignal | None, s: SerSignal | None = None, duration: float = 3.0):
+    return fuse(t, v, s, duration, CONFIG.fusion, CONFIG.voice, CONFIG.text.label_valence)
+
+
+def test_negative_words_with_high_arousal_read_angry():
+    # The words say "frustrated"; a shouting voice (only half sure it is anger) makes it anger.
+    emotion = run(text("frustrated"), voice("angry", 0.5, arousal=0.9))
+    assert emotion.label == "angry"
+    assert emotion.valence < -0.3 and emotion.arousal > 0.7
+
+
+def test_negative_words_with_low_arousal_read_frustrated_or_sad():
+    emotion = run(text("frustrated"), voice("neutral", 0.6, arousal=0.15))
+    assert emotion.label in {"frustrated", "sad"}
+    assert emotion.arousal < 0.35
+
+
+def test_angry_voice_with_neutral_words_needs_a_confident_voice():
+    unsure = run(text("neutral", 0.9), voice("angry", 0.55, arousal=0.8))
+    sure = run(text("neutral", 0.9, words=2), voice("angry", 0.95, arousal=0.95))
+    assert unsure.label != "angry"
+    assert sure.label == "angry"
+
+
+def test_voice_alone_decides_when_there_are_no_words():
+    emotion = run(None, voice("angry", 0.85, arousal=0.9))
+    assert emotion.label == "angry"
+    assert emotion.valence < -0.4
+    assert set(emotion.signals) == {"voice"}
+
+
+def test_valence_follows_the_words_and_arousal_the_voice():
+    emotion = run(text("satisfied", 0.9), voice("sad", 0.6, arousal=0.2))
+    assert emotion.valence > 0.3
+    assert emotion.arousal < 0.35
+
+
+def test_each_signal_is_recorded_with_its_weight_and_opinion():
+    emotion = run(text("angry"), voice("angry", arousal=0.9), SerSignal({"angry": 0.7, "neutral": 0.3}))
+    assert set(emotion.signals) == {"text", "voice", "ser"}
+    assert emotion.signals["text"]["label"] == "angry"
+    assert emotion.signals["voice"]["arousal"] == pytest.approx(0.9)
+    assert emotion.signals["voice"]["mode"] == "speaker"
+    assert all(float(s["weight"]) > 0 for s in emotion.signals.values())
+    assert sum(emotion.scores.values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_short_turns_and_few_words_give_low_confidence():
+    long = run(text("angry", words=12), voice("angry", arousal=0.9), duration=4.0)
+    short = run(text("angry", words=1), voice("angry", arousal=0.9), duration=0.3)
+    assert short.confidence < long.confidence
+
+
+def test_voice_without_a_speaker_baseline_counts_less():
+    speaker = run(text("neutral", 0.6), voice("sad", 0.9, arousal=0.1))
+    clip = run(text("neutral", 0.6), voice("sad", 0.9, arousal=0.1, mode="clip"))
+    assert clip.signals["voice"]["weight"] < speaker.signals["voice"]["weight"]
+
+
+def test_no_signal_at_all_is_neutral_with_no_confidence():
+    emotion = run(None, None)
+    assert emotion.label == "neutral" and emotion.confidence == 0.0 and emotion.valence == 0.0
+
+
+def test_garbled_transcript_weighs_the_words_less():
+    clean = TextSignal(scores=text("angry").scores, valence=-0.8, words=10, asr_confidence=0.95)
+    garbled = TextSignal(scores=text("angry").scores, valence=-0.8, words=10, asr_confidence=0.3)
+    v = voice("neutral", 0.8, arousal=0.3)
+    assert run(garbled, v).valence > run(clean, v).valence
+
+
+def test_trajectory_point_labels_come_from_the_nearest_prototype():
+    assert label_for_point(-0.8, 0.9, CONFIG.fusion) == "angry"
+    assert label_for_point(0.0, 0.3, CONFIG.fusion) == "neutral"
+    assert label_for_point(0.7, 0.45, CONFIG.fusion) == "satisfied"

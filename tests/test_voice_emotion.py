@@ -1,0 +1,297 @@
+"""Voice (acoustic) emotion: baselines, pooling, prosody invariances, the head's storage and scoring."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.emotion.voice import (
+    LABELS,
+    ChannelFrames,
+    EncoderConfig,
+    EncoderFeatures,
+    PopulationBaseline,
+    SpeakerBaseline,
+    VoiceEmotionModel,
+    VoiceFeatures,
+)
+from engine.emotion.voice.baseline import zscore
+from engine.emotion.voice.evaluation import score_speakers
+from engine.emotion.voice.head import DEFAULT_HEAD
+from engine.emotion.voice.prosody import feature_names, prosody_vector
+from engine.emotion.voice.training import ClipSet, FitOptions, fit_voice_model, read_manifest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SR = 16000
+
+
+# ---- baselines ------------------------------------------------------------------------------------
+def test_running_baseline_matches_batch_mean_and_sample_std() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(3.0, 2.0, size=(40, 5))
+    baseline = SpeakerBaseline(dim=5)
+    for row in x:
+        baseline.update(row)
+    assert baseline.count == 40
+    np.testing.assert_allclose(baseline.mean, x.mean(axis=0))
+    np.testing.assert_allclose(baseline.std, x.std(axis=0, ddof=1))
+
+
+def test_baseline_skips_undefined_measures_per_dimension() -> None:
+    x = np.array([[1.0, np.nan], [3.0, 4.0], [5.0, 8.0]])
+    baseline = SpeakerBaseline.from_vectors(x)
+    np.testing.assert_allclose(baseline.counts, [3, 2])
+    np.testing.assert_allclose(baseline.mean, [3.0, 6.0])
+
+
+def test_merging_two_calls_equals_one_baseline_of_both() -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(7, 3)), rng.normal(1.0, 3.0, size=(12, 3))
+    merged = SpeakerBaseline.from_vectors(a).merge(SpeakerBaseline.from_vectors(b))
+    whole = SpeakerBaseline.from_vectors(np.vstack([a, b]))
+    np.testing.assert_allclose(merged.mean, whole.mean)
+    np.testing.assert_allclose(merged.std, whole.std)
+
+
+def test_agent_baseline_survives_json_round_trip() -> None:
+    baseline = SpeakerBaseline.from_vectors(np.arange(12.0).reshape(4, 3), speaker="agent-7")
+    again = SpeakerBaseline.from_json(baseline.to_json())
+    assert again.speaker == "agent-7" and again.count == 4
+    np.testing.assert_allclose(again.std, baseline.std)
+    with pytest.raises(ValueError):
+        SpeakerBaseline.from_json(json.dumps({"kind": "something else"}))
+
+
+def test_few_utterances_are_shrunk_toward_the_language_population() -> None:
+    population = PopulationBaseline(mean=np.zeros(2), std=np.full(2, 4.0), within_std=np.full(2, 2.0), speakers=10)
+    none = SpeakerBaseline(dim=2)
+    mean, std = none.shrunk_toward(population, strength=10)
+    np.testing.assert_allclose(mean, 0.0)
+    np.testing.assert_allclose(std, 2.0)  # the within-speaker spread, not the total
+    many = SpeakerBaseline.from_vectors(np.random.default_rng(2).normal(5.0, 1.0, size=(10_000, 2)))
+    mean, std = many.shrunk_toward(population, strength=10)
+    np.testing.assert_allclose(mean, 5.0, atol=0.05)
+    np.testing.assert_allclose(std, 1.0, atol=0.05)
+
+
+def test_undefined_zscores_mean_as_usual_for_this_speaker() -> None:
+    z = zscore(np.array([[np.nan, 3.0]]), mean=np.array([1.0, 1.0]), std=np.array([1.0, 0.0]))
+    assert z[0, 0] == 0.0 and np.isfinite(z).all()
+
+
+# ---- encoder pooling ------------------------------------------------------------------------------
+def test_pooling_takes_mean_and_std_of_the_frames_inside_the_time_range() -> None:
+    states = np.repeat(np.arange(100, dtype=np.float32)[:, None], 3, axis=1)  # frame i holds i
+    frames = ChannelFrames(states)
+    pooled = frames.pool(0.10, 0.20)  # frames 5..9
+    np.testing.assert_allclose(pooled[:3], 7.0)
+    np.testing.assert_allclose(pooled[3:], np.std([5, 6, 7, 8, 9]))
+    np.testing.assert_allclose(frames.pool(0.501, 0.502)[:3], 25.0)  # shorter than a frame: its frame
+
+
+class _FakeWhisper:
+    """Stands in for faster_whisper.WhisperModel: mel frames -> states equal to the window's index."""
+
+    class _Extractor:
+        def __call__(self, audio: np.ndarray) -> np.ndarray:
+            return np.zeros((80, len(audio) // 160 + 1), np.float32)
+
+    class _Encoder:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def encode(self, features, to_cpu: bool = False) -> np.ndarray:
+            self.calls += 1
+            self.frames = np.array(features).shape[-1]
+            return np.full((1, self.frames // 2, 4), float(self.calls), np.float32)
+
+    def __init__(self) -> None:
+        self.feature_extractor = self._Extractor()
+        self.model = self._Encoder()
+
+
+def test_channel_is_encoded_once_per_30s_window_holding_a_turn() -> None:
+    whisper = _FakeWhisper()
+    encoder = EncoderFeatures(EncoderConfig(input="window"), model=whisper)
+    frames = encoder.for_channel(np.zeros(65 * SR, np.float32), speech=[(40.0, 45.0)])
+    assert whisper.model.calls == 1  # windows 0-30 s and 60-65 s hold no turn
+    assert frames.states.shape[0] == 65 / 0.02
+    np.testing.assert_allclose(frames.pool(40.0, 45.0)[:4], 1.0)
+    with pytest.raises(ValueError, match="not encoded"):
+        frames.pool(5.0, 6.0)
+
+
+def test_each_turn_is_encoded_alone_without_padding_by_default() -> None:
+    whisper = _FakeWhisper()
+    encoder = EncoderFeatures(EncoderConfig(), model=whisper)
+    pooled = encoder.for_turns(np.zeros(65 * SR, np.float32), [(1.0, 3.0), (40.0, 45.0)])
+    assert whisper.model.calls == 2
+    assert whisper.model.frames == 500  # 5 s of 10 ms mel frames: no padding to 30 s
+    np.testing.assert_allclose(pooled[1][:4], 2.0)
+    assert pooled[0].shape == (8,)
+
+
+# ---- prosody --------------------------------------------------------------------------------------
+def _voiced(f0: float, seconds: float = 1.0, gain: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    tone = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 8))
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 4 * t) ** 2  # syllable-like loudness movement
+    return (gain * tone * envelope / 3).astype(np.float32)
+
+
+def test_prosody_ignores_the_recording_level() -> None:
+    loud, quiet = prosody_vector(_voiced(180.0, gain=0.5)), prosody_vector(_voiced(180.0, gain=0.005))
+    assert len(loud) == len(feature_names())
+    np.testing.assert_allclose(loud, quiet, atol=0.05, rtol=0.02)
+
+
+def test_prosody_pitch_is_in_semitones_above_100_hz() -> None:
+    vector = prosody_vector(_voiced(200.0))
+    median = vector[feature_names().index("f0_p50_st")]
+    assert median == pytest.approx(12.0, abs=0.3)
+
+
+def test_silence_gives_undefined_pitch_not_an_error() -> None:
+    vector = prosody_vector(np.zeros(SR // 2, np.float32))
+    assert np.isnan(vector[feature_names().index("f0_mean_st")])
+
+
+# ---- the head -------------------------------------------------------------------------------------
+def _toy_clips(speakers: int = 4, per_label: int = 6, seed: int = 0) -> ClipSet:
+    """Each speaker has an offset (who) and each label a direction (how): the head must learn the how."""
+    rng = np.random.default_rng(seed)
+    labels = ["neutral", "calm", "happy", "sad", "angry", "fear", "surprise", "disgust"]
+    aroused = {"happy", "angry", "fear", "surprise"}
+    directions = {label: rng.normal(size=6) * 2 + (3.0 if label in aroused else -3.0) * np.eye(6)[0]
+                  for label in labels}
+    rows, who, what = [], [], []
+    for s in range(speakers):
+        offset = rng.normal(size=6) * 5
+        for label in labels:
+            for _ in range(per_label):
+                rows.append(offset + directions[label] + rng.normal(size=6) * 0.5)
+                who.append(f"spk{s}")
+                what.append(label)
+    n = len(rows)
+    return ClipSet(np.array(rows), np.array(who), np.array(what), np.array(["en"] * n), np.array(["toy"] * n))
+
+
+def _fit_toy(clips: ClipSet) -> VoiceEmotionModel:
+    options = FitOptions(blocks=("encoder", "prosody"), block_dims={"encoder": 4, "prosody": 2}, encoder="toy",
+                         c_grid=(1.0,), language_heads=())
+    return fit_voice_model(clips, options)
+
+
+@pytest.fixture(scope="module")
+def toy() -> tuple[ClipSet, VoiceEmotionModel]:
+    clips = _toy_clips()
+    return clips, _fit_toy(clips)
+
+
+def test_head_round_trips_through_its_file(tmp_path: Path, toy: tuple[ClipSet, VoiceEmotionModel]) -> None:
+    clips, model = toy
+    path = tmp_path / "head.joblib"
+    model.save(path)
+    again = VoiceEmotionModel.load(path)
+    baseline = SpeakerBaseline.from_vectors(clips.X[:20])
+    for b in (None, baseline):
+        a1, r1, m1 = model.predict_arrays(clips.X[:10], "en", b)
+        a2, r2, m2 = again.predict_arrays(clips.X[:10], "en", b)
+        np.testing.assert_allclose(a1, a2, atol=1e-5)
+        np.testing.assert_allclose(r1, r2, atol=1e-5)
+        assert m1 == m2
+    assert path.stat().st_size < 100_000
+
+
+def test_predictions_cover_every_label_and_a_bounded_arousal(toy: tuple[ClipSet, VoiceEmotionModel]) -> None:
+    clips, model = toy
+    features = [VoiceFeatures(encoder=row[:4], prosody=row[4:]) for row in clips.X[:3]]
+    predictions = model.predict(features, language="en")
+    assert all(set(p.scores) == set(LABELS) for p in predictions)
+    assert all(abs(sum(p.scores.values()) - 1.0) < 1e-6 and 0.0 <= p.arousal <= 1.0 for p in predictions)
+    assert predictions[0].mode == "clip"
+
+
+def test_a_baseline_too_small_to_trust_falls_back_to_clip_mode(toy: tuple[ClipSet, VoiceEmotionModel]) -> None:
+    clips, model = toy
+    _, _, mode = model.predict_arrays(clips.X[:1], "en", SpeakerBaseline.from_vectors(clips.X[:2]))
+    assert mode == "clip"
+    _, _, mode = model.predict_arrays(clips.X[:1], "en", SpeakerBaseline.from_vectors(clips.X[:10]))
+    assert mode == "speaker"
+
+
+def test_unseen_speaker_is_recognised_through_its_own_baseline(toy: tuple[ClipSet, VoiceEmotionModel]) -> None:
+    _, model = toy
+    test = _toy_clips(speakers=6, seed=0).take(np.isin(_toy_clips(speakers=6, seed=0).speakers, ["spk4", "spk5"]))
+    figures = score_speakers(model, test, "all").metrics()
+    assert figures["four_class"] > 0.75 and figures["arousal_bacc"] > 0.8  # chance: 0.25 and 0.5
+
+
+def test_a_vector_of_the_wrong_length_is_refused(toy: tuple[ClipSet, VoiceEmotionModel]) -> None:
+    _, model = toy
+    with pytest.raises(ValueError, match="expects 6"):
+        model.predict(np.zeros((1, 5)), "en")
+
+
+def test_manifest_paths_resolve_relative_to_the_manifest(tmp_path: Path) -> None:
+    manifest = tmp_path / "m.csv"
+    with open(manifest, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", "speaker", "label", "language", "corpus"])
+        writer.writerow(["clips/a.wav", "s1", "angry", "en", "toy"])
+    assert read_manifest(manifest)[0]["path"] == str(tmp_path / "clips" / "a.wav")
+    (tmp_path / "bad.jsonl").write_text(json.dumps({"path": "a.wav", "speaker": "s1"}) + "\n")
+    with pytest.raises(ValueError, match="lacks label"):
+        read_manifest(tmp_path / "bad.jsonl")
+
+
+# ---- real clips (slow) ----------------------------------------------------------------------------
+needs_shared = pytest.mark.skipif(not SHARED.exists(), reason=f"{SHARED} is absent: real emotion clips not here")
+needs_head = pytest.mark.skipif(not DEFAULT_HEAD.exists(), reason="no fitted head shipped yet")
+
+
+@pytest.mark.slow
+@needs_shared
+@needs_head
+def test_angry_casia_clip_is_more_aroused_than_neutral_against_the_speakers_baseline() -> None:
+    from engine.emotion.voice import VoiceFeatureExtractor
+    from engine.emotion.voice.features import load_clip
+
+    folder = SHARED / "emotion" / "casia_dev"
+    head = VoiceEmotionModel.load()
+    extractor = VoiceFeatureExtractor.for_head(head)
+    emotions = ("angry", "fear", "happy", "neutral", "sad", "surprise")
+    history = [extractor.clip(load_clip(folder / f"wangzhe-{e}-{n}.flac")) for e in emotions for n in (211, 212)]
+    baseline = head.baseline_for(history, speaker="casia-wangzhe")
+    angry, neutral = (extractor.clip(load_clip(folder / f"wangzhe-{e}-230.flac")) for e in ("angry", "neutral"))
+    predictions = head.predict([angry, neutral], language="zh", baseline=baseline)
+    assert predictions[0].mode == "speaker"
+    assert predictions[0].arousal > predictions[1].arousal + 0.2
+    assert predictions[0].scores["angry"] > predictions[1].scores["angry"]
+
+
+@pytest.mark.slow
+@needs_shared
+@needs_head
+def test_turns_of_a_channel_pool_like_the_same_clips_on_their_own() -> None:
+    from engine.emotion.voice import VoiceFeatureExtractor
+    from engine.emotion.voice.features import load_clip
+
+    folder = SHARED / "emotion" / "ravdess_dev"
+    head = VoiceEmotionModel.load()
+    extractor = VoiceFeatureExtractor.for_head(head)
+    clips = [load_clip(folder / name) for name in ("03-01-05-02-01-01-03.flac", "03-01-02-01-01-01-03.flac")]
+    gap = np.zeros(SR, np.float32)
+    channel = np.concatenate([clips[0], gap, clips[1]])
+    first_end = len(clips[0]) / SR
+    spans = [(0.0, first_end), (first_end + 1.0, len(channel) / SR)]
+    turns = extractor.turns(channel, spans)
+    alone = [extractor.clip(c) for c in clips]
+    for turn, clip in zip(turns, alone, strict=True):
+        similarity = np.corrcoef(turn.block("encoder"), clip.block("encoder"))[0, 1]
+        assert similarity > 0.99  # each turn is encoded alone, from position 0, like a clip
+        np.testing.assert_allclose(turn.block("prosody"), clip.block("prosody"), atol=1e-3, rtol=1e-3)
