@@ -17,6 +17,7 @@ from engine.audio import load_recording
 from engine.config import load_config
 from engine.store import Store
 from tests.audio_factory import write_audio
+from tests.pg import PostgresUnavailable, running_postgres
 
 pytestmark = pytest.mark.slow
 CALLQA = [sys.executable, "-m", "engine.cli.main"]
@@ -37,14 +38,15 @@ def _day_folder(shared_data: Path, root: Path) -> Path:
     return day
 
 
-def _batch(day: Path, db: Path, *extra: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([*CALLQA, "batch", str(day), "--db", f"sqlite:///{db}", "--workers", "1", *extra],
-                          capture_output=True, text=True, timeout=600, cwd=db.parent, **kwargs)
+def _batch(day: Path, db: Path | str, *extra: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    url = db if isinstance(db, str) else f"sqlite:///{db}"
+    return subprocess.run([*CALLQA, "batch", str(day), "--db", url, "--workers", "1", *extra],
+                          capture_output=True, text=True, timeout=600, cwd=cwd or Path(str(db)).parent)
 
 
-def _rows(db: Path) -> dict[str, list[dict]]:
+def _rows(db: Path | str) -> dict[str, list[dict]]:
     """The store's rows, with run-dependent fields (stage timings) taken out of the analysis JSON."""
-    with Store.open(f"sqlite:///{db}") as store:
+    with Store.open(db if isinstance(db, str) else f"sqlite:///{db}") as store:
         dump = store.dump()
     for row in dump["analyses"]:
         analysis = json.loads(row.pop("analysis_json"))
@@ -111,3 +113,16 @@ def test_a_batch_killed_midway_and_rerun_ends_with_the_same_rows(day, clean_run,
     rerun = _batch(day, db)
     assert rerun.returncode == 0, rerun.stderr
     assert _rows(db) == _rows(clean_run)
+
+
+def test_the_same_batch_against_postgresql_gives_the_same_rows_as_sqlite(day, clean_run, tmp_path):
+    try:
+        with running_postgres() as server:
+            url = server.create_database()
+            result = _batch(day, url, cwd=tmp_path)
+            assert result.returncode == 0, result.stderr
+            assert _rows(url) == _rows(clean_run)
+    except PostgresUnavailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is needed in CI: {exc}")
+        pytest.skip(f"no PostgreSQL server here: {exc}")
