@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -27,6 +27,7 @@ CONFIG_DIR = PROJECT_ROOT / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
 
 Device = Literal["auto", "cpu", "cuda"]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class Section(BaseModel):
@@ -126,15 +127,17 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml_mapping(path: Path, what: str = "configuration file",
+                      expected: str = "a mapping of sections at the top level") -> dict[str, Any]:
+    """A YAML file that must hold a mapping; every problem is a ``ConfigError`` naming the file."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
-        raise ConfigError(f"{path}: configuration file not found") from None
+        raise ConfigError(f"{path}: {what} not found") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of sections at the top level, got {type(data).__name__}")
+        raise ConfigError(f"{path}: expected {expected}, got {type(data).__name__}")
     return data
 
 
@@ -148,12 +151,22 @@ def describe_validation_error(path: Path | str, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def load_yaml_model(path: Path, model: type[ModelT], what: str, expected: str,
+                    **fields: Any) -> ModelT:
+    """A YAML file validated as ``model`` (``fields`` added, e.g. its source); errors name file and key."""
+    data = read_yaml_mapping(path, what, expected)
+    try:
+        return model.model_validate({**data, **fields})
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(path, exc)) from None
+
+
 def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None = None) -> AppConfig:
     """Load the defaults, then ``path`` on top of them, then ``overrides`` (from the command line)."""
-    data = _read_yaml(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else {}
+    data = read_yaml_mapping(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else {}
     source: Path | str = DEFAULT_CONFIG
     if path is not None:
-        data = _merge(data, _read_yaml(Path(path)))
+        data = _merge(data, read_yaml_mapping(Path(path)))
         source = path
     if overrides:
         data = _merge(data, overrides)

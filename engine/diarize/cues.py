@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.config import load_yaml_model
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -108,17 +109,7 @@ def resolve_path(path: str | Path) -> Path:
 
 @lru_cache(maxsize=32)
 def _load_file(path: Path) -> PhraseFile:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ValueError(f"{path}: phrase list not found (diarize.roles.cue_files)") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML: {exc}") from None
-    try:
-        return PhraseFile.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ValueError(f"{path}: invalid phrase list: {problems}") from None
+    return load_yaml_model(path, PhraseFile, "phrase list (diarize.roles.cue_files)", "a mapping of cue lists")
 
 
 def load_cues(files: dict[str, str]) -> Cues:

@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
 from engine.asr import to_simplified
-from engine.config import CONFIG_DIR, ConfigError, describe_validation_error
+from engine.config import CONFIG_DIR, ConfigError, load_yaml_model
 from engine.record import CallAnalysis, Evidence, Turn
 
 PHRASE_DIR = CONFIG_DIR / "phrases"
@@ -174,18 +173,8 @@ def _normalised(language: str, phrases: tuple[str, ...]) -> tuple[str, ...]:
 
 @lru_cache(maxsize=32)
 def _load_cached(path: Path, mtime: float) -> PhraseBook:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: phrase file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping with language, fuzzy and lists")
-    try:
-        return PhraseBook.model_validate({**data, "source": str(path)})
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(path, exc)) from None
+    return load_yaml_model(path, PhraseBook, "phrase file", "a mapping with language, fuzzy and lists",
+                           source=str(path))
 
 
 def load_phrasebook(name: str, language: str) -> PhraseBook:

@@ -12,10 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from engine.config import CONFIG_DIR, ConfigError, describe_validation_error
+from engine.config import CONFIG_DIR, ConfigError, load_yaml_model
 from engine.score.checks import Check
 from engine.score.phrases import PhraseBook, load_phrasebook
 
@@ -163,16 +162,8 @@ def load_standard(name_or_path: str | Path) -> Standard:
     if not path.exists():
         known = sorted(p.stem for p in STANDARD_DIR.glob("*.yaml"))
         raise ConfigError(f"{path}: standard not found; known standards: {known}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping (id, version, sections …), got {type(data).__name__}")
-    try:
-        standard = Standard.model_validate({**data, "source": str(path)})
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(path, exc)) from None
+    standard = load_yaml_model(path, Standard, "standard", "a mapping (id, version, sections …)",
+                               source=str(path))
     _check_phrase_lists(standard, path)
     return standard
 
