@@ -7,21 +7,23 @@ analyses many recordings with them.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.asr import Transcriber
-from engine.diarize import Diarizer, run_diarization
-from engine.score import Standard, load_standard, score_call
-
-if TYPE_CHECKING:
-    from engine.emotion.stage import EmotionAnalyzer
 from engine.asr.transcriber import ProgressHook
 from engine.audio import Recording, load_recording
 from engine.config import AppConfig
-from engine.record import CallAnalysis, StageTiming, Transcript
+from engine.diarize import Diarizer, run_diarization
+from engine.record import CallAnalysis, StageTiming
+from engine.score import Standard, load_standard, score_call
+
+if TYPE_CHECKING:
+    # Imported when first used: the emotion models pull in transformers, which a transcription-only
+    # run does not need.
+    from engine.emotion.stage import EmotionAnalyzer
 
 
 @contextmanager
@@ -79,21 +81,11 @@ class Engine:
             analysis.transcript = self.transcriber.transcribe(recording, language=language, progress=progress)
         return analysis
 
-    def run(self, path: Path | str, stages: tuple[str, ...] = ("asr",), language: str | None = None,
-            progress: ProgressHook | None = None,
-            hooks: dict[str, Callable[[Recording, CallAnalysis], CallAnalysis]] | None = None) -> CallAnalysis:
-        """Intake plus the named stages; later stages plug in through ``hooks``."""
+    def run(self, path: Path | str, language: str | None = None,
+            progress: ProgressHook | None = None) -> CallAnalysis:
+        """Intake and transcription only (``callqa transcribe``)."""
         recording, analysis = self.intake(path)
-        for stage in stages:
-            if stage == "asr":
-                self.transcribe(recording, analysis, language=language, progress=progress)
-            elif hooks and stage in hooks:
-                with timed(analysis, stage):
-                    analysis = hooks[stage](recording, analysis)
-            else:
-                raise ValueError(f"unknown stage {stage!r}")
-        return analysis
-
+        return self.transcribe(recording, analysis, language=language, progress=progress)
 
     def analyze(self, path: Path | str, call_id: str | None = None, metadata: dict[str, str] | None = None,
                 language: str | None = None, progress: ProgressHook | None = None) -> CallAnalysis:
@@ -120,8 +112,3 @@ def engine_for(config: AppConfig) -> Engine:
     if key not in _ENGINES:
         _ENGINES[key] = Engine(config)
     return _ENGINES[key]
-
-
-def transcribe_recording(recording: Recording, config: AppConfig, language: str | None = None) -> Transcript:
-    """Transcribe an already decoded recording with the configured models."""
-    return engine_for(config).transcriber.transcribe(recording, language=language)
