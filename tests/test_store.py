@@ -148,11 +148,11 @@ def _writer(url: str, names: list[str]) -> None:
         s.save_failure("/calls/broken.wav", "e" * 64, "cfg1", "corrupt", "bad frame")
 
 
-def test_concurrent_writer_processes_store_every_call_exactly_once(tmp_path):
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
-    # four processes, overlapping halves: every call is written by two of them
-    names = [f"call{i:02d}" for i in range(24)]
-    parts = [names[0:12], names[6:18], names[12:24], names[0:6] + names[18:24]]
+def race_writers(url: str, calls: int) -> None:
+    """Four writer processes on one database, overlapping halves: every call is written by two of them."""
+    names = [f"call{i:02d}" for i in range(calls)]
+    q = calls // 4
+    parts = [names[0:2 * q], names[q:3 * q], names[2 * q:4 * q], names[0:q] + names[3 * q:4 * q]]
     ctx = multiprocessing.get_context("fork")  # separate processes with separate connections; fork is quick
     procs = [ctx.Process(target=_writer, args=(url, part)) for part in parts]
     for p in procs:
@@ -160,6 +160,11 @@ def test_concurrent_writer_processes_store_every_call_exactly_once(tmp_path):
     for p in procs:
         p.join(120)
     assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+
+
+def test_concurrent_writer_processes_store_every_call_exactly_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    race_writers(url, 24)
     with Store.open(url) as s:
         tables = s.dump()
         assert len(tables["calls"]) == 25

@@ -16,7 +16,7 @@ from engine.store import Store
 from engine.store.sampling import draw_sample
 from engine.summary import daily_summary
 from tests.pg import PostgresUnavailable, running_postgres
-from tests.test_store import _writer, build_analysis
+from tests.test_store import _writer, build_analysis, race_writers
 
 
 @pytest.fixture(scope="module")
@@ -70,15 +70,7 @@ def test_postgres_gives_the_same_results_as_sqlite(postgres, tmp_path):
 def test_concurrent_writer_processes_on_postgres_store_every_call_exactly_once(postgres):
     url = postgres.create_database()
     Store.open(url).close()  # migrate first, so the race below is the writes' race only
-    names = [f"call{i:02d}" for i in range(16)]
-    parts = [names[0:8], names[4:12], names[8:16], names[0:4] + names[12:16]]
-    ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_writer, args=(url, part)) for part in parts]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(120)
-    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    race_writers(url, 16)
     with Store.open(url) as s:
         tables = s.dump()
     assert (len(tables["calls"]), len(tables["analyses"]), len(tables["events"])) == (17, 16, 32)
