@@ -10,9 +10,10 @@ and importing pyannote.audio there would cost every command (``callqa models lis
 
 from __future__ import annotations
 
-import importlib
 import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engine.lazy import lazy_exports
 
 # pyannote.audio warns at import that torchcodec cannot decode files; audio is always passed to it
 # in memory here (engine.audio decodes), so the warning says nothing actionable.
@@ -35,10 +36,7 @@ if TYPE_CHECKING:
     from engine.diarize.stage import diarize_call, run_diarization
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _PUBLIC:
-        raise AttributeError(f"module 'engine.diarize' has no attribute {name!r}")
-    return getattr(importlib.import_module(_PUBLIC[name]), name)
+__getattr__ = lazy_exports(__name__, _PUBLIC)
 
 
 __all__ = ["Diarization", "DiarizeConfig", "Diarizer", "diarize_call", "read_rttm", "run_diarization", "to_rttm"]

@@ -6,9 +6,9 @@ call-driver clustering would otherwise bring scikit-learn into every command.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from engine.lazy import lazy_exports
 from engine.summary.config import DriversConfig, SummaryConfig
 
 _LAZY = {
@@ -27,10 +27,7 @@ if TYPE_CHECKING:
     from engine.summary.drivers import CallDriver, call_drivers, opening_text
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module 'engine.summary' has no attribute {name!r}")
-    return getattr(importlib.import_module(_LAZY[name]), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [
