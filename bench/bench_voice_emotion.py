@@ -1,8 +1,8 @@
 """Voice-emotion bench: RAVDESS and CASIA figures, accuracy vs speaker-baseline size, and cost per second.
 
-    .venv/bin/python bench/bench_voice_emotion.py                    # tiny.en encoder + prosody (the shipped setup)
-    .venv/bin/python bench/bench_voice_emotion.py --encoder base
-    .venv/bin/python bench/bench_voice_emotion.py --encoder-input window   # padded 30 s windows from position 0
+    .venv/bin/python bench/bench_voice_emotion.py                        # the English head's recipe (tiny.en)
+    .venv/bin/python bench/bench_voice_emotion.py --recipe multilingual  # the multilingual head's (base)
+    .venv/bin/python bench/bench_voice_emotion.py --layers last          # CTranslate2's last layer instead
     .venv/bin/python bench/bench_voice_emotion.py --blocks prosody --skip-cost
 
 Protocols (no speaker is ever both fitted on and scored):
@@ -32,12 +32,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from emotion_manifests import casia_rows, ravdess_rows  # noqa: E402
+from fit_voice_emotion import add_recipe_arguments, recipe_from_args  # noqa: E402
 
 from engine.emotion.voice.encoder import SAMPLE_RATE, EncoderConfig, EncoderFeatures  # noqa: E402
 from engine.emotion.voice.evaluation import Scored, score_speakers, speaker_folds  # noqa: E402
 from engine.emotion.voice.features import load_clip  # noqa: E402
 from engine.emotion.voice.prosody import ProsodyConfig, prosody_vector  # noqa: E402
-from engine.emotion.voice.training import ClipSet, FitOptions, clips_from_manifest, fit_voice_model  # noqa: E402
+from engine.emotion.voice.training import RECIPES, ClipSet, FitOptions, clips_from_manifest, fit_voice_model  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "emotion"
 CASIA_SPEAKERS = ("casia-liuchanhg", "casia-wangzhe")
@@ -100,7 +101,7 @@ def baseline_curve(heads: list) -> dict[str, dict[str, dict[str, float]]]:
     return curve
 
 
-def costs(encoders: list[str], threads: int) -> dict[str, float]:
+def costs(configs: dict[str, EncoderConfig]) -> dict[str, float]:
     """Seconds of wall time per second of audio, on about 30 s of real speech in nine turns."""
     clips = [load_clip(p) for p in sorted((SHARED / "ravdess_dev").glob("*.flac"))[:9]]
     gap = np.zeros(SAMPLE_RATE // 2, np.float32)
@@ -111,15 +112,13 @@ def costs(encoders: list[str], threads: int) -> dict[str, float]:
         start = spans[-1][1] + len(gap) / SAMPLE_RATE
     seconds = len(channel) / SAMPLE_RATE
     out: dict[str, float] = {}
-    for name in encoders:
-        for mode in ("turn", "window"):
-            encoder = EncoderFeatures(EncoderConfig(model=name, threads=threads, input=mode))
-            encoder.for_turns(channel, spans)  # warm-up
-            started = time.perf_counter()
-            for _ in range(3):
-                encoder.for_turns(channel, spans)
-            label = "each turn alone" if mode == "turn" else "30 s windows"
-            out[f"encoder {name} ({label})"] = (time.perf_counter() - started) / 3 / seconds
+    for name, config in configs.items():
+        encoder = EncoderFeatures(config)
+        encoder.for_turns(channel, spans)  # warm-up
+        started = time.perf_counter()
+        for _ in range(3):
+            encoder.for_turns(channel, spans)
+        out[f"encoder: {name}"] = (time.perf_counter() - started) / 3 / seconds
     prosody_vector(clips[0])  # warm-up (librosa's first call compiles)
     started = time.perf_counter()
     for clip in clips:
@@ -130,11 +129,8 @@ def costs(encoders: list[str], threads: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--encoder", default="tiny.en")
-    parser.add_argument("--encoder-input", default="turn", choices=("turn", "window"))
-    parser.add_argument("--blocks", default="encoder,prosody")
-    parser.add_argument("--prosody-weight", type=float, default=FitOptions().block_weights["prosody"])
-    parser.add_argument("--threads", type=int, default=2)
+    add_recipe_arguments(parser)
+    parser.set_defaults(threads=2)
     parser.add_argument("--skip-cost", action="store_true")
     parser.add_argument("--skip-curve", action="store_true")
     parser.add_argument("--json", type=Path, help="also write every figure here")
@@ -144,18 +140,17 @@ def main(argv: list[str] | None = None) -> None:
         return
     warnings.filterwarnings("ignore", category=UserWarning)
 
-    blocks = tuple(b for b in args.blocks.split(",") if b)
     rows = ravdess_rows(SHARED / "ravdess_dev") + casia_rows(SHARED / "casia_dev")
-    encoder = EncoderConfig(model=args.encoder, threads=args.threads, input=args.encoder_input)
-    clips, dims = clips_from_manifest(rows, blocks, encoder, ProsodyConfig())
-    options = FitOptions(blocks=blocks, block_dims=dims, encoder=args.encoder, encoder_input=args.encoder_input,
-                         block_weights={"encoder": 1.0, "prosody": args.prosody_weight})
+    encoder, options = recipe_from_args(args)
+    clips, options.block_dims = clips_from_manifest(rows, options.blocks, encoder, ProsodyConfig())
     rav, cas = clips.take(clips.corpora == "ravdess"), clips.take(clips.corpora == "casia")
-    print(f"features: {', '.join(f'{b} ({d})' for b, d in dims.items())}; encoder {args.encoder}, "
-          f"input: {args.encoder_input}")
+    layers = list(options.encoder_layers) or "last"
+    print(f"recipe {args.recipe}: features {', '.join(f'{b} ({d})' for b, d in options.block_dims.items())}; "
+          f"encoder {options.encoder}, input: {options.encoder_input}, layers: {layers}")
 
     started = time.time()
-    results: dict[str, object] = {"encoder": args.encoder, "input": args.encoder_input, "blocks": list(blocks)}
+    results: dict[str, object] = {"recipe": args.recipe, "encoder": options.encoder, "layers": layers,
+                                  "input": options.encoder_input, "blocks": list(options.blocks)}
     rav_figures, rav_heads = ravdess_runs(rav, cas, options)
     cas_figures, cas_heads = casia_runs(rav, cas, options)
     print(header())
@@ -175,8 +170,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nfitting and scoring took {time.time() - started:.0f} s")
 
     if not args.skip_cost:
-        encoders = sorted({args.encoder, "tiny.en", "base"})
-        per_second = costs(encoders, args.threads)
+        configs = {f"{name} recipe ({r['encoder']}, layers {list(r['encoder_layers'])})":  # type: ignore[call-overload]
+                   EncoderConfig(model=str(r["encoder"]), layers=tuple(r["encoder_layers"]), threads=args.threads)
+                   for name, r in RECIPES.items()}
+        configs["tiny.en last layer (CTranslate2)"] = EncoderConfig(model="tiny.en", threads=args.threads)
+        per_second = costs(configs)
         results["cost_seconds_per_audio_second"] = per_second
         print(f"\ncost (s per s of audio, {args.threads} threads; budget {BUDGET_SECONDS_PER_SECOND:.3f} = 20 % of "
               "tiny.en ASR at RTF 0.06)")

@@ -18,6 +18,7 @@ every clip.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -28,9 +29,17 @@ import numpy as np
 
 from engine.emotion.voice.encoder import EncoderConfig
 from engine.emotion.voice.evaluation import Scored, score_speakers
-from engine.emotion.voice.head import DEFAULT_HEAD, LABEL_MAP, LABELS
+from engine.emotion.voice.head import DEFAULT_HEAD, HEADS_DIR, LABEL_MAP, LABELS
 from engine.emotion.voice.prosody import ProsodyConfig, feature_names
-from engine.emotion.voice.training import ClipSet, FitOptions, clips_from_manifest, fit_voice_model, read_manifest
+from engine.emotion.voice.training import (
+    RECIPES,
+    ClipSet,
+    FitOptions,
+    clips_from_manifest,
+    fit_voice_model,
+    parse_language_weights,
+    read_manifest,
+)
 
 LICENCES = {
     "ravdess": "RAVDESS (Livingstone & Russo 2018), CC BY-NC-SA 4.0: non-commercial, share-alike",
@@ -77,6 +86,7 @@ def print_report(report: dict[str, dict[str, float]]) -> None:
 
 
 def card(clips: ClipSet, options: FitOptions, report: dict[str, dict[str, float]], fitted: dict) -> dict:
+    where = f"states after layers {list(options.encoder_layers)}" if options.encoder_layers else "last layer"
     corpora = {}
     for corpus in sorted(set(clips.corpora)):
         rows = clips.corpora == corpus
@@ -93,7 +103,7 @@ def card(clips: ClipSet, options: FitOptions, report: dict[str, dict[str, float]
         "arousal": "P(high arousal): high = angry, fear, happy, surprise; low = neutral, calm, sad",
         "features": {"blocks": list(options.blocks), "block_dims": options.block_dims,
                      "block_weights": options.block_weights,
-                     "encoder": f"faster-whisper {options.encoder} encoder, last layer, mean+std over the utterance; "
+                     "encoder": f"faster-whisper {options.encoder} encoder, {where}, mean+std over the utterance; "
                                 f"input: {options.encoder_input}",
                      "prosody": feature_names()},
         "data": corpora,
@@ -103,49 +113,82 @@ def card(clips: ClipSet, options: FitOptions, report: dict[str, dict[str, float]
                                    "speaker = per-speaker normalisation over the speaker's clips, clip = no baseline",
                        "figures": report},
         "fit": fitted,
+        "options": {k: v for k, v in dataclasses.asdict(options).items() if k != "block_dims"},
     }
+
+
+def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
+    """The fitting recipe, and overrides of it (shared with bench/bench_voice_emotion.py)."""
+    parser.add_argument("--recipe", default="en", choices=sorted(RECIPES),
+                        help="en: the English head (tiny.en); multilingual: every other language (base)")
+    parser.add_argument("--encoder",
+                        help="Whisper model whose encoder is pooled (base, tiny.en, a CTranslate2 directory)")
+    parser.add_argument("--encoder-input", default="turn", choices=("turn", "window"),
+                        help="turn: each clip encoded alone, unpadded (default); window: padded 30 s windows")
+    parser.add_argument("--layers", help="encoder layers to pool, comma-separated, 1-based (e.g. 2,3); "
+                                         "'last': CTranslate2's last-layer output")
+    parser.add_argument("--language-weight", action="append", default=[], metavar="LANG=W",
+                        help="extra weight of a language's clips in the shared head, e.g. zh=2")
+    parser.add_argument("--blocks", default="encoder,prosody", help="feature blocks, comma-separated")
+    parser.add_argument("--prosody-weight", type=float)
+    parser.add_argument("--c-grid", help="candidate C values, comma-separated (chosen inside the training speakers)")
+    parser.add_argument("--threads", type=int, default=0, help="encoder CPU threads (0: the library chooses)")
+
+
+def recipe_from_args(args: argparse.Namespace) -> tuple[EncoderConfig, FitOptions]:
+    """The encoder and fitting options of ``--recipe``, with any flag given on the command line taking over."""
+    recipe = dict(RECIPES[args.recipe])
+    if args.encoder:
+        recipe["encoder"] = args.encoder
+    if args.layers:
+        recipe["encoder_layers"] = () if args.layers == "last" else tuple(int(k) for k in args.layers.split(","))
+    if args.language_weight:
+        recipe["language_weights"] = parse_language_weights(args.language_weight)
+    if args.prosody_weight is not None:
+        recipe["block_weights"] = {"encoder": 1.0, "prosody": args.prosody_weight}
+    if args.c_grid:
+        recipe["c_grid"] = tuple(float(c) for c in args.c_grid.split(","))
+    options = FitOptions(blocks=tuple(b.strip() for b in args.blocks.split(",") if b.strip()),
+                         encoder_input=args.encoder_input, **recipe)  # type: ignore[arg-type]
+    encoder = EncoderConfig(model=options.encoder, threads=args.threads, input=args.encoder_input,
+                            layers=options.encoder_layers)
+    return encoder, options
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("manifests", nargs="+", type=Path)
-    parser.add_argument("--encoder", default="tiny.en",
-                        help="Whisper model whose encoder is pooled (base, tiny.en, a CTranslate2 directory)")
-    parser.add_argument("--encoder-input", default="turn", choices=("turn", "window"),
-                        help="turn: each clip encoded alone, unpadded (default); window: padded 30 s windows")
-    parser.add_argument("--blocks", default="encoder,prosody", help="feature blocks, comma-separated")
-    parser.add_argument("--prosody-weight", type=float, default=FitOptions().block_weights["prosody"])
+    add_recipe_arguments(parser)
     parser.add_argument("--folds", type=int, default=4, help="leave-speakers-out folds (0: no evaluation)")
-    parser.add_argument("--threads", type=int, default=0, help="encoder CPU threads (0: CTranslate2 chooses)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_HEAD)
+    parser.add_argument("--out", type=Path, help="where the head goes (default: the recipe's shipped head)")
     parser.add_argument("--no-save", action="store_true", help="evaluate only")
     args = parser.parse_args(argv)
 
     rows = [row for manifest in args.manifests for row in read_manifest(manifest)]
-    blocks = tuple(b.strip() for b in args.blocks.split(",") if b.strip())
-    print(f"{len(rows)} clips from {len(args.manifests)} manifest(s); extracting {', '.join(blocks)} "
+    encoder, options = recipe_from_args(args)
+    print(f"{len(rows)} clips from {len(args.manifests)} manifest(s); extracting {', '.join(options.blocks)} "
           "(cached after the first run)", file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
         if done % 100 == 0 or done == total:
             print(f"  {done}/{total}", file=sys.stderr)
 
-    encoder = EncoderConfig(model=args.encoder, threads=args.threads, input=args.encoder_input)
-    clips, dims = clips_from_manifest(rows, blocks, encoder, ProsodyConfig(), progress=progress)
-    options = FitOptions(blocks=blocks, block_dims=dims, encoder=args.encoder, encoder_input=args.encoder_input,
-                         block_weights={"encoder": 1.0, "prosody": args.prosody_weight})
+    clips, options.block_dims = clips_from_manifest(rows, options.blocks, encoder, ProsodyConfig(), progress=progress)
     report: dict[str, dict[str, float]] = {}
     if args.folds > 1:
         report = evaluate(clips, options, args.folds)
         print_report(report)
     if args.no_save:
         return
+    out = args.out or (DEFAULT_HEAD if args.recipe == "multilingual"
+                       else HEADS_DIR / f"voice_head_{args.recipe}.joblib")
     model = fit_voice_model(clips, options)
     model.card = card(clips, options, report, model.card.get("fit", {}))
-    model.save(args.out)
-    card_path = args.out.with_suffix(".card.json")
+    model.card["recipe"] = args.recipe
+    model.save(out)
+    card_path = out.with_suffix(".card.json")
     card_path.write_text(json.dumps(model.card, indent=2, ensure_ascii=False) + "\n")
-    print(f"head -> {args.out} ({args.out.stat().st_size / 1024:.0f} KB), card -> {card_path}")
+    print(f"head -> {out} ({out.stat().st_size / 1024:.0f} KB), card -> {card_path}")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,28 @@ def analyzer(tmp_path_factory):
     return EmotionAnalyzer(config, RuntimeConfig(device="cpu"))
 
 
+def test_each_call_language_gets_the_head_fitted_for_it(tmp_path):
+    from engine.config import RuntimeConfig
+    from engine.emotion.config import EmotionConfig, VoiceConfig
+    from engine.emotion.stage import EmotionAnalyzer
+    from engine.emotion.voice.head import DEFAULT_HEAD, shipped_head
+
+    english = shipped_head("en")
+    if english == DEFAULT_HEAD or not DEFAULT_HEAD.exists():
+        pytest.skip("the English and multilingual voice heads are not both shipped")
+    shipped = EmotionAnalyzer(EmotionConfig(), RuntimeConfig(device="cpu"))
+    en, zh = shipped.voice_for("en"), shipped.voice_for("zh")
+    assert en is not None and zh is not None
+    assert (en[0].encoder, zh[0].encoder) == ("tiny.en", "base")
+    assert shipped.voice_for("fr") is zh  # any other language: the multilingual head, loaded once
+    assert shipped.voice_for("en-US") is en
+    assert en[1].encoder.config.layers == en[0].encoder_layers  # the extractor makes the head's vectors
+
+    configured = EmotionAnalyzer(EmotionConfig(voice=VoiceConfig(heads={"zh": str(english)})), RuntimeConfig())
+    assert configured.voice_for("zh")[0].encoder == "tiny.en"
+    assert EmotionAnalyzer(EmotionConfig(voice=VoiceConfig(enabled=False)), RuntimeConfig()).voice_for("en") is None
+
+
 def build(casia: Path, plan: list[tuple[str, str, str, int]], path: Path) -> tuple[Path, list[Turn]]:
     """Clips placed one after another with 0.5 s gaps; agent left, customer right; turns at the clip times."""
     from engine.emotion.voice.features import load_clip
@@ -126,7 +148,7 @@ def test_built_call_rising_to_anger_and_calming_has_escalation_and_de_escalation
     assert min(p.valence for p in trace) == min(trace[1].valence, trace[2].valence)
     assert all(p.label == "neutral" for p in analysis.trajectories["agent"])
     # The agent's calm turns were kept for their next call.
-    assert analyzer.store.get("agent-1", layout_of(analyzer.voice)) is not None
+    assert analyzer.store.get("agent-1", layout_of(analyzer.voice_for("zh")[0])) is not None
 
 
 @pytest.mark.slow

@@ -78,6 +78,23 @@ def test_few_utterances_are_shrunk_toward_the_language_population() -> None:
     np.testing.assert_allclose(std, 1.0, atol=0.05)
 
 
+def test_a_voice_unlike_the_population_keeps_its_own_mean_but_not_its_narrow_spread() -> None:
+    # between-speaker spread sqrt(4² - 2²) ≈ 3.5: a speaker 1 away is typical, one 40 away is not a
+    # population member at all (another channel, a synthetic voice)
+    population = PopulationBaseline(mean=np.zeros(2), std=np.full(2, 4.0), within_std=np.full(2, 2.0), speakers=10)
+    rng = np.random.default_rng(3)
+    typical = SpeakerBaseline.from_vectors(rng.normal(1.0, 0.2, size=(5, 2)))
+    outlier = SpeakerBaseline.from_vectors(rng.normal(40.0, 0.2, size=(5, 2)))
+    assert (population.typicality(typical.mean, typical.counts) > 0.9).all()
+    assert (population.typicality(outlier.mean, outlier.counts) < 1e-6).all()
+    typical_mean, _ = typical.shrunk_toward(population, strength=10)
+    assert (typical_mean < 0.5).all()  # pulled most of the way to the population (5 own against ~9 pseudo)
+    outlier_mean, outlier_std = outlier.shrunk_toward(population, strength=10)
+    np.testing.assert_allclose(outlier_mean, outlier.mean, atol=1e-3)
+    assert (outlier_std > 1.5).all()  # its five near-identical turns do not make every small change an emotion
+    assert population.typicality(np.zeros(2), np.zeros(2)).tolist() == [1.0, 1.0]  # nothing seen: full prior
+
+
 def test_undefined_zscores_mean_as_usual_for_this_speaker() -> None:
     z = zscore(np.array([[np.nan, 3.0]]), mean=np.array([1.0, 1.0]), std=np.array([1.0, 0.0]))
     assert z[0, 0] == 0.0 and np.isfinite(z).all()
@@ -295,3 +312,144 @@ def test_turns_of_a_channel_pool_like_the_same_clips_on_their_own() -> None:
         similarity = np.corrcoef(turn.block("encoder"), clip.block("encoder"))[0, 1]
         assert similarity > 0.99  # each turn is encoded alone, from position 0, like a clip
         np.testing.assert_allclose(turn.block("prosody"), clip.block("prosody"), atol=1e-3, rtol=1e-3)
+
+
+# ---- inner encoder layers ---------------------------------------------------------------------------
+def test_arousal_can_blend_the_binary_head_with_the_high_arousal_labels(
+    toy: tuple[ClipSet, VoiceEmotionModel],
+) -> None:
+    import dataclasses
+
+    clips, model = toy
+    alone = dataclasses.replace(model, arousal_from_labels=0.0)
+    labels_only = dataclasses.replace(model, arousal_from_labels=1.0)
+    half = dataclasses.replace(model, arousal_from_labels=0.5)
+    probs, a0, _ = alone.predict_arrays(clips.X[:12], "en")
+    _, a1, _ = labels_only.predict_arrays(clips.X[:12], "en")
+    _, a_half, _ = half.predict_arrays(clips.X[:12], "en")
+    high = [LABELS.index(x) for x in ("happy", "angry", "fear", "surprise")]
+    np.testing.assert_allclose(a1, probs[:, high].sum(axis=1), atol=1e-9)
+    np.testing.assert_allclose(a_half, (a0 + a1) / 2, atol=1e-9)
+
+
+def test_head_keeps_its_encoder_layers_and_arousal_blend_through_its_file(
+    tmp_path: Path, toy: tuple[ClipSet, VoiceEmotionModel],
+) -> None:
+    import dataclasses
+
+    _, model = toy
+    layered = dataclasses.replace(model, encoder_layers=(2, 3), arousal_from_labels=0.5)
+    layered.save(tmp_path / "h.joblib")
+    again = VoiceEmotionModel.load(tmp_path / "h.joblib")
+    assert again.encoder_layers == (2, 3) and again.arousal_from_labels == 0.5
+    from engine.emotion.baselines import layout_of
+
+    assert layout_of(again) != layout_of(model)  # an agent baseline of other layers is not reused
+
+
+def test_language_weights_parse_and_refuse_what_is_not_lang_equals_weight() -> None:
+    from engine.emotion.voice.training import parse_language_weights
+
+    assert parse_language_weights(["zh=2", "en=0.5"]) == {"zh": 2.0, "en": 0.5}
+    for bad in ("zh", "zh=two", "=2"):
+        with pytest.raises(ValueError, match="LANG=WEIGHT"):
+            parse_language_weights([bad])
+
+
+def test_encoder_layers_are_pooled_per_turn_only() -> None:
+    with pytest.raises(ValueError, match="per turn only"):
+        EncoderFeatures(EncoderConfig(model="tiny.en", input="window", layers=(2,)))
+
+
+def test_ctranslate2_reader_refuses_a_file_of_another_format(tmp_path: Path) -> None:
+    from engine.emotion.voice.layers import read_ctranslate2
+
+    (tmp_path / "model.bin").write_bytes((99).to_bytes(4, "little") + b"\0" * 16)
+    with pytest.raises(ValueError, match="binary version 99"):
+        read_ctranslate2(tmp_path / "model.bin")
+
+
+@pytest.fixture(scope="module")
+def tiny_layers() -> object:
+    from engine.emotion.voice.layers import WhisperLayers
+    from engine.models.registry import resolve_whisper_model
+
+    return WhisperLayers(resolve_whisper_model("tiny.en"), layers=(2, 4))
+
+
+def test_last_layer_read_into_transformers_equals_ctranslate2s_own_encoder(tiny_layers: object) -> None:
+    """The weights are mapped right: the deepest layer, with the final norm, is what CTranslate2 computes."""
+    rng = np.random.default_rng(0)
+    t = np.arange(2 * SR) / SR
+    audio = (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t)) + 0.01 * rng.normal(size=t.size))
+    ct2 = EncoderFeatures(EncoderConfig(model="tiny.en", compute_type="float32"))
+    mel = ct2._whisper.feature_extractor(audio.astype(np.float32))[..., :-1]
+    reference = ct2._encode_window(mel)
+    after_2, last = tiny_layers.states(mel)  # type: ignore[attr-defined]
+    assert last.shape == reference.shape == after_2.shape == (100, 384)
+    assert np.corrcoef(last.ravel(), reference.ravel())[0, 1] > 0.9999
+    assert np.corrcoef(after_2.ravel(), reference.ravel())[0, 1] < 0.9  # an inner layer is another view
+
+
+def test_layers_past_the_models_depth_are_refused() -> None:
+    from engine.emotion.voice.layers import WhisperLayers
+    from engine.models.registry import resolve_whisper_model
+
+    with pytest.raises(ValueError, match="layers 1-4"):
+        WhisperLayers(resolve_whisper_model("tiny.en"), layers=(5,))
+
+
+def test_layer_vectors_pool_each_layer_and_take_turns_longer_than_a_window() -> None:
+    encoder = EncoderFeatures(EncoderConfig(model="tiny.en", layers=(2, 3)))
+    assert encoder.dim == 2 * 2 * 384
+    rng = np.random.default_rng(1)
+    short = encoder.for_clip((0.1 * rng.normal(size=SR)).astype(np.float32))
+    long = encoder.for_clip((0.1 * rng.normal(size=35 * SR)).astype(np.float32))  # two pieces: 30 s + 5 s
+    assert short.shape == long.shape == (encoder.dim,)
+    assert np.isfinite(long).all()
+    std_block = short[384:768]  # layer 2's standard deviations
+    assert (std_block >= 0).all() and std_block.mean() > 0
+
+
+def test_int8_layers_stay_close_to_float32_and_turns_get_both_blocks() -> None:
+    from engine.emotion.voice import VoiceFeatureExtractor
+    from engine.emotion.voice.prosody import ProsodyConfig
+
+    t = np.arange(3 * SR) / SR
+    turn = (0.3 * np.sin(2 * np.pi * 160 * t * (1 + 0.1 * np.sin(2 * np.pi * t)))).astype(np.float32)
+    exact = EncoderFeatures(EncoderConfig(model="tiny.en", layers=(2,), compute_type="float32")).for_clip(turn)
+    quick = EncoderFeatures(EncoderConfig(model="tiny.en", layers=(2,), compute_type="int8")).for_clip(turn)
+    assert np.corrcoef(exact, quick)[0, 1] > 0.98
+    extractor = VoiceFeatureExtractor(encoder=EncoderConfig(model="tiny.en", layers=(2,)))
+    channel = np.concatenate([turn, np.zeros(SR, np.float32), turn[::-1].copy()])
+    features = extractor.turns(channel, [(0.0, 3.0), (4.0, 7.0)])
+    assert [f.encoder.shape for f in features] == [(768,), (768,)]
+    np.testing.assert_allclose(features[0].prosody, prosody_vector(turn, ProsodyConfig()), rtol=1e-5)
+
+
+def test_a_gpu_runtime_reaches_the_layer_encoder_configuration(toy: tuple[ClipSet, VoiceEmotionModel]) -> None:
+    """No GPU here: the configuration that would run it (device cuda, float16 in layers.py) is what is checked."""
+    import dataclasses
+
+    from engine.emotion.voice import VoiceFeatureExtractor
+
+    _, model = toy
+    head = dataclasses.replace(model, encoder="tiny.en", encoder_layers=(2, 3))
+    extractor = VoiceFeatureExtractor.for_head(head, device="cuda", threads=2)
+    assert extractor.encoder_config.device == "cuda" and extractor.encoder_config.layers == (2, 3)
+    assert extractor.encoder_config.threads == 2
+    assert VoiceFeatureExtractor.for_head(head).encoder_config.device == "cpu"
+
+
+def test_a_language_with_one_speaker_is_a_prior_for_baselines_but_not_for_clips(
+    toy: tuple[ClipSet, VoiceEmotionModel],
+) -> None:
+    import dataclasses
+
+    _, model = toy
+    one = PopulationBaseline(mean=np.full(6, 3.0), std=np.ones(6), within_std=np.ones(6), speakers=1)
+    strict = dataclasses.replace(model, populations={**model.populations, "zh": one}, min_population_speakers=2)
+    assert strict.population("zh") is strict.populations["*"]  # one speaker's statistics do not z-score clips
+    assert strict.prior("zh") is one  # but they are what a small baseline of a Mandarin speaker shrinks toward
+    assert dataclasses.replace(strict, min_population_speakers=1).population("zh") is one
+    assert strict.population("fr") is strict.prior("fr") is strict.populations["*"]

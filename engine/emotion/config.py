@@ -132,7 +132,11 @@ class VoiceConfig(BaseModel):
 
     enabled: bool = True
     head: str | None = Field(
-        None, description="path of a fitted voice head (joblib); None = the head shipped with the engine"
+        None, description="path of a fitted voice head (joblib) for every language not in `heads`; "
+                          "None = the shipped head for the call's language (English), else the shipped multilingual one"
+    )
+    heads: dict[str, str] = Field(
+        default_factory=dict, description="language code -> path of a fitted voice head for calls in that language"
     )
     threads: int = Field(0, ge=0, description="encoder CPU threads; 0 = runtime.threads (or the library's choice)")
     min_turn_seconds: float = Field(

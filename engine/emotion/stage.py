@@ -1,12 +1,13 @@
 """The emotion stage: every turn's fused emotion, per-role trajectories, escalation events, agent baselines.
 
 ``EmotionAnalyzer`` holds the models (text classifier, voice head and its encoder, the optional SER
-slot) and is created once per ``Engine`` (or Ray actor); ``run`` analyses one call. The expensive
-part is the voice encoder. It encodes each turn on its own, unpadded, because that is how the head
-was fitted: Whisper's encoder output depends on where speech sits in its 30 s window, and a turn
-pooled out of a whole-channel pass correlated only 0.4-0.6 with the same turn encoded alone (the
-head's ``encoder_input`` says which way it was fitted). All turns' texts go to the text classifier in
-one call.
+slot) and is created once per ``Engine`` (or Ray actor); ``run`` analyses one call. The voice head is
+chosen by the call's language (``voice_for``) and loaded on first use: English calls get the English
+head (tiny.en's inner encoder layers), others the multilingual one (base's). The expensive part is the
+voice encoder. It encodes each turn on its own, unpadded, because that is how the head was fitted:
+Whisper's encoder output depends on where speech sits in its 30 s window, and a turn pooled out of a
+whole-channel pass correlated only 0.4-0.6 with the same turn encoded alone. All turns' texts go to
+the text classifier in one call.
 
 Whose voice is "normal": customers are judged against their own turns in this call, which the voice
 head shrinks toward the population of the call's language when there are few of them (and ignores
@@ -21,6 +22,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,6 +34,7 @@ from engine.emotion.escalation import KINDS, emotion_events
 from engine.emotion.fusion import SerSignal, TextSignal, VoiceSignal, fuse
 from engine.emotion.trajectory import trajectories
 from engine.record import CallAnalysis, Emotion, StageTiming, Turn
+from engine.runtime import resolve_device
 
 if TYPE_CHECKING:
     from engine.audio import Recording
@@ -68,15 +71,12 @@ class EmotionAnalyzer:
     def __init__(self, config: EmotionConfig, runtime: RuntimeConfig, whisper: object | None = None) -> None:
         from engine.emotion.ser_slot import SpeechEmotionSlot
         from engine.emotion.text import TextEmotionClassifier
-        from engine.emotion.voice import VoiceEmotionModel, VoiceFeatureExtractor
-
         self.config = config
         self.text = TextEmotionClassifier.load(config.text, device=runtime.device)
-        self.voice: Any = VoiceEmotionModel.load(config.voice.head) if config.voice.enabled else None
-        self.extractor: Any = None
-        if self.voice is not None:
-            self.extractor = VoiceFeatureExtractor.for_head(
-                self.voice, whisper=whisper, threads=config.voice.threads or runtime.threads)
+        self._whisper = whisper
+        self._threads = config.voice.threads or runtime.threads
+        self._device = resolve_device(runtime.device)
+        self._heads: dict[Path, tuple[Any, Any]] = {}
         self.ser = SpeechEmotionSlot.load(config.ser, device=runtime.device)
         self.store = (AgentBaselineStore(config.baseline.agent_store, config.baseline.max_stored_utterances)
                       if config.baseline.agent_store else None)
@@ -90,9 +90,10 @@ class EmotionAnalyzer:
         texts = self._text(analysis, language)
         voices: dict[int, VoicePrediction] = {}
         agent_vectors: dict[int, np.ndarray] = {}
-        if self.voice is not None:
+        head = self.voice_for(language)
+        if head is not None:
             with _timed(analysis, "voice"):
-                voices, agent_vectors = self._voice(analysis, recording, language)
+                voices, agent_vectors = self._voice(analysis, recording, language, *head)
         sers: dict[int, dict[str, float]] = {}
         if self.ser is not None:
             with _timed(analysis, "ser"):
@@ -109,8 +110,31 @@ class EmotionAnalyzer:
             analysis.trajectories = trajectories(turns, self.config.trajectory)
             analysis.events = [e for e in analysis.events if e.kind not in KINDS]
             analysis.events.extend(emotion_events(turns, self.config.escalation))
-        self._update_agent_baseline(analysis, agent_vectors)
+        if head is not None:
+            self._update_agent_baseline(analysis, agent_vectors, head[0])
         return analysis
+
+    def voice_for(self, language: str | None) -> tuple[Any, Any] | None:
+        """The voice head for a call's language and its feature extractor (loaded once), or None if voice is off.
+
+        Each language has the head it was fitted for (``VoiceConfig.heads``, then ``head``, then the shipped
+        one for that language, then the shipped multilingual one): an English call is judged by the
+        English head on tiny.en's encoder, a Mandarin call by the multilingual head on base's.
+        """
+        if not self.config.voice.enabled:
+            return None
+        from engine.emotion.voice import VoiceEmotionModel, VoiceFeatureExtractor
+        from engine.emotion.voice.head import shipped_head
+
+        code = (language or "en").split("-")[0].lower()
+        voice = self.config.voice
+        path = Path(voice.heads[code] if code in voice.heads else voice.head or shipped_head(code)).expanduser()
+        if path not in self._heads:
+            head = VoiceEmotionModel.load(path)
+            extractor = VoiceFeatureExtractor.for_head(head, whisper=self._whisper, threads=self._threads,
+                                                       device=self._device)
+            self._heads[path] = (head, extractor)
+        return self._heads[path]
 
     def _text(self, analysis: CallAnalysis, language: str) -> list[TextSignal | None]:
         turns = analysis.turns
@@ -129,8 +153,8 @@ class EmotionAnalyzer:
             ) if turn.text.strip() else None)
         return signals
 
-    def _voice(self, analysis: CallAnalysis, recording: Recording,
-               language: str) -> tuple[dict[int, VoicePrediction], dict[int, np.ndarray]]:
+    def _voice(self, analysis: CallAnalysis, recording: Recording, language: str, head: Any,
+               extractor: Any) -> tuple[dict[int, VoicePrediction], dict[int, np.ndarray]]:
         """Voice predictions per turn index, and the raw vectors of the stored agent's turns (for the store)."""
         turns = analysis.turns
         minimum = self.config.voice.min_turn_seconds
@@ -145,8 +169,8 @@ class EmotionAnalyzer:
             spans = {i: (max(0.0, turns[i].start), min(turns[i].end, length)) for i in indices}
             kept = [i for i in indices if spans[i][1] - spans[i][0] >= minimum]
             if kept:
-                features = self.extractor.turns(audio, [spans[i] for i in kept])
-                for i, row in zip(kept, self.voice.vectorise(features), strict=True):
+                features = extractor.turns(audio, [spans[i] for i in kept])
+                for i, row in zip(kept, head.vectorise(features), strict=True):
                     vectors[i] = row
         predictions: dict[int, VoicePrediction] = {}
         agent_vectors: dict[int, np.ndarray] = {}
@@ -157,28 +181,29 @@ class EmotionAnalyzer:
         agent_id = analysis.call.metadata.get("agent_id")
         for speaker, indices in by_speaker.items():
             matrix = np.stack([vectors[i] for i in indices])
-            own = self.voice.baseline_for(matrix, speaker=speaker)
+            own = head.baseline_for(matrix, speaker=speaker)
             baseline = own
             if agents == {speaker} and agent_id:
-                baseline = self._agent_baseline(agent_id, own)
+                baseline = self._agent_baseline(agent_id, own, head)
                 agent_vectors = {i: vectors[i] for i in indices}
-            for i, prediction in zip(indices, self.voice.predict(matrix, language=language, baseline=baseline),
+            for i, prediction in zip(indices, head.predict(matrix, language=language, baseline=baseline),
                                      strict=True):
                 predictions[i] = prediction
         return predictions, agent_vectors
 
-    def _agent_baseline(self, agent_id: str, own: SpeakerBaseline) -> SpeakerBaseline:
+    def _agent_baseline(self, agent_id: str, own: SpeakerBaseline, head: Any) -> SpeakerBaseline:
         """The stored baseline alone when it has seen enough, else merged with this call's turns."""
         if self.store is None:
             return own
-        stored = self.store.get(agent_id, layout_of(self.voice))
+        stored = self.store.get(agent_id, layout_of(head))
         if stored is None or stored.dim != own.dim:
             return own
         if stored.count >= self.config.baseline.min_stored_utterances:
             return stored
         return stored.merge(own)
 
-    def _update_agent_baseline(self, analysis: CallAnalysis, agent_vectors: dict[int, np.ndarray]) -> None:
+    def _update_agent_baseline(self, analysis: CallAnalysis, agent_vectors: dict[int, np.ndarray],
+                               head: Any) -> None:
         agent_id = analysis.call.metadata.get("agent_id")
         if self.store is None or not self.config.baseline.update_store or not agent_id or not agent_vectors:
             return
@@ -189,7 +214,7 @@ class EmotionAnalyzer:
         calm = [v for i, v in agent_vectors.items()
                 if (emotion := analysis.turns[i].emotion) is not None and emotion.valence > negative]
         if calm:
-            self.store.update(agent_id, layout_of(self.voice), SpeakerBaseline.from_vectors(np.stack(calm)))
+            self.store.update(agent_id, layout_of(head), SpeakerBaseline.from_vectors(np.stack(calm)))
 
     def _ser(self, turns: Sequence[Turn], recording: Recording) -> dict[int, dict[str, float]]:
         assert self.ser is not None
@@ -212,11 +237,13 @@ class EmotionAnalyzer:
         turns within a call are); otherwise each clip is judged against its language's population.
         """
         voices: list[VoicePrediction | None] = [None] * len(audios)
-        if self.voice is not None and audios:
-            features = [self.extractor.clip(np.asarray(a, dtype=np.float32)) for a in audios]
-            matrix = self.voice.vectorise(features)
-            baseline = self.voice.baseline_for(matrix) if same_speaker else None
-            voices = list(self.voice.predict(matrix, language=language, baseline=baseline))
+        voice = self.voice_for(language)
+        if voice is not None and audios:
+            head, extractor = voice
+            features = [extractor.clip(np.asarray(a, dtype=np.float32)) for a in audios]
+            matrix = head.vectorise(features)
+            baseline = head.baseline_for(matrix) if same_speaker else None
+            voices = list(head.predict(matrix, language=language, baseline=baseline))
         text_signals: list[TextSignal | None] = [None] * len(audios)
         if texts is not None and any(t.strip() for t in texts):
             lang = language or "en"

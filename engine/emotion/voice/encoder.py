@@ -28,6 +28,8 @@ from typing import Literal
 
 import numpy as np
 
+from engine.emotion.voice.layers import WhisperLayers
+
 SAMPLE_RATE = 16000
 # Whisper: 10 ms mel frames, stride-2 convolution in front of the encoder, so one state per 20 ms.
 FRAME_SECONDS = 0.02
@@ -43,16 +45,23 @@ class EncoderConfig:
     model: str = "tiny.en"
     """A model name known to ``engine.models.registry`` (``tiny.en``, ``base``) or a CTranslate2 directory."""
     compute_type: str = "int8"
+    """``int8`` on a CPU (the ASR's choice too), ``float32`` for exact weights; a GPU always runs float16."""
     device: str = "cpu"
     threads: int = 0
-    """CPU threads for the encoder; 0 lets CTranslate2 choose."""
+    """CPU threads for the encoder; 0: CTranslate2 chooses, or one for ``layers`` (faster here, see layers.py)."""
     input: Literal["turn", "window"] = "turn"
     """``turn``: each utterance encoded alone, unpadded; ``window``: 30 s windows of the channel (see above)."""
+    layers: tuple[int, ...] = ()
+    """Pool the states after these encoder layers (1-based, see ``layers.py``), each layer's mean and
+    standard deviation side by side; empty: CTranslate2's last-layer output. Needs ``input="turn"``."""
 
     def cache_key(self) -> dict[str, str]:
         """What changes the pooled vectors (threads and device do not)."""
         window = "30s-padded" if self.input == "window" else "turn-unpadded"
-        return {"encoder": self.model, "compute_type": self.compute_type, "window": window}
+        key = {"encoder": self.model, "compute_type": self.compute_type, "window": window}
+        if self.layers:
+            key = {**key, "layers": ",".join(map(str, self.layers)), "runtime": "transformers"}
+        return key
 
 
 @dataclass
@@ -107,11 +116,27 @@ class EncoderFeatures:
 
     def __init__(self, config: EncoderConfig | None = None, model: object | None = None) -> None:
         self.config = config or EncoderConfig()
+        self._layers: WhisperLayers | None = None
+        if self.config.layers:
+            if self.config.input != "turn":
+                raise ValueError("encoder layers are pooled per turn only (input: turn), not over 30 s windows")
+            from faster_whisper.feature_extractor import FeatureExtractor
+
+            from engine.models.registry import resolve_whisper_model
+
+            device = "cuda" if self.config.device.startswith("cuda") else "cpu"
+            self._layers = WhisperLayers(resolve_whisper_model(self.config.model), self.config.layers,
+                                         device=device, threads=self.config.threads or 1,
+                                         compute_type="float16" if device == "cuda" else self.config.compute_type)
+            self._mel = FeatureExtractor(feature_size=self._layers.mel_bins)
+            return
         self._whisper = model if model is not None else _load_whisper(self.config)
 
     @property
     def dim(self) -> int:
-        """Length of a pooled vector (mean and std of the states)."""
+        """Length of a pooled vector (mean and std of the states, per layer pooled)."""
+        if self._layers is not None:
+            return 2 * self._layers.width * len(self._layers.layers)
         return 2 * self._state_dim()
 
     def _state_dim(self) -> int:
@@ -156,8 +181,21 @@ class EncoderFeatures:
         n_real = int(np.ceil(len(audio) / SAMPLE_RATE / FRAME_SECONDS))
         return ChannelFrames(states=states[: max(n_real, 1)])
 
+    def _pooled_layers(self, audio: np.ndarray) -> np.ndarray:
+        assert self._layers is not None
+        mel = self._mel(np.asarray(audio, dtype=np.float32))[..., :-1]
+        pieces = [self._layers.states(mel[:, i: i + MEL_FRAMES_PER_WINDOW])
+                  for i in range(0, max(mel.shape[-1], 2), MEL_FRAMES_PER_WINDOW)]
+        pooled = []
+        for k in range(len(self._layers.layers)):
+            states = np.concatenate([piece[k] for piece in pieces])
+            pooled += [states.mean(axis=0), states.std(axis=0)]
+        return np.concatenate(pooled).astype(np.float32)
+
     def for_clip(self, audio: np.ndarray) -> np.ndarray:
         """Pooled vector of a whole clip (one utterance), made the way ``config.input`` says."""
+        if self._layers is not None:
+            return self._pooled_layers(audio)
         if self.config.input == "window":
             return self.for_channel(audio).pool(0.0, len(audio) / SAMPLE_RATE)
         mel = self._whisper.feature_extractor(np.asarray(audio, dtype=np.float32))[..., :-1]

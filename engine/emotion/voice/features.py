@@ -162,9 +162,11 @@ class VoiceFeatureExtractor:
         self._encoder: EncoderFeatures | None = None
 
     @classmethod
-    def for_head(cls, head: object, whisper: object | None = None, threads: int = 0) -> VoiceFeatureExtractor:
+    def for_head(cls, head: object, whisper: object | None = None, threads: int = 0,
+                 device: str = "cpu") -> VoiceFeatureExtractor:
         """The extractor whose vectors ``head`` (a ``VoiceEmotionModel``) was fitted on."""
-        config = EncoderConfig(model=head.encoder, input=head.encoder_input, threads=threads)  # type: ignore[attr-defined]
+        config = EncoderConfig(model=head.encoder, input=head.encoder_input, threads=threads,  # type: ignore[attr-defined]
+                               layers=tuple(head.encoder_layers), device=device)  # type: ignore[attr-defined]
         return cls(blocks=head.blocks, encoder=config, whisper=whisper)  # type: ignore[attr-defined]
 
     @property

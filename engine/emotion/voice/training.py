@@ -59,6 +59,10 @@ class FitOptions:
     block_weights: dict[str, float] = field(default_factory=lambda: {"encoder": 1.0, "prosody": 1.0})
     encoder: str = "tiny.en"
     encoder_input: str = "turn"
+    encoder_layers: tuple[int, ...] = ()
+    """Encoder layers pooled (``EncoderConfig.layers``); empty: CTranslate2's last layer."""
+    arousal_from_labels: float = 0.7
+    """Share of the reported arousal taken from the label head (see ``VoiceEmotionModel``)."""
     c_grid: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)
     """Candidate C values; one value skips the inner search."""
     inner_folds: int = 3
@@ -73,10 +77,40 @@ class FitOptions:
     language_heads: tuple[str, ...] = ("en",)
     """Languages that get heads of their own, fitted on their speakers only; others use the shared head."""
     min_population_speakers: int = 1
-    """A language gets population statistics of its own from this many speakers; below, it uses all languages'."""
+    """A language's own population z-scores clips (clip mode) from this many speakers; below, all languages'
+    does. A small speaker baseline is shrunk toward the language's own population from one speaker on."""
     own_classes: tuple[str, ...] = ()
     """Corpus labels fitted as classes of their own and folded into their ``LABEL_MAP`` label when
     scoring (e.g. ``calm``: its own class, reported as neutral)."""
+
+
+RECIPES: dict[str, dict[str, object]] = {
+    # English calls: tiny.en (the English ASR model) after layers 2 and 3, prosody at equal weight;
+    # RAVDESS's calm (neutral said softly) fitted as a class of its own and reported as neutral.
+    "en": {"encoder": "tiny.en", "encoder_layers": (2, 3), "own_classes": ("calm",)},
+    # Every other language, Mandarin first: base (the multilingual ASR model) after layers 2 and 3.
+    # Prosody weighs double and Mandarin clips count twice (one Mandarin speaker per fold among
+    # nine English ones); population statistics of all languages, since one Mandarin training
+    # speaker's own statistics normalise another's voice worse; smaller C (fewer, broader cues).
+    "multilingual": {"encoder": "base", "encoder_layers": (2, 3), "block_weights": {"encoder": 1.0, "prosody": 2.0},
+                     "language_weights": {"zh": 2.0}, "min_population_speakers": 2,
+                     "c_grid": (0.001, 0.003, 0.01)},
+}
+"""How the shipped heads were fitted (``scripts/fit_voice_emotion.py --recipe``); measured in the README."""
+
+
+def parse_language_weights(items: Sequence[str]) -> dict[str, float]:
+    """``["zh=2", "en=1"]`` -> ``{"zh": 2.0, "en": 1.0}`` (the fitting script's ``--language-weight``)."""
+    weights = {}
+    for item in items:
+        language, sep, value = item.partition("=")
+        try:
+            weights[language.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not language.strip():
+            raise ValueError(f"language weight '{item}': expected LANG=WEIGHT, e.g. zh=2")
+    return weights
 
 
 def _logistic(
@@ -99,15 +133,14 @@ def _shell(clips: ClipSet, options: FitOptions) -> VoiceEmotionModel:
     populations = {}
     for lang in np.unique(clips.languages):
         rows = clips.languages == lang
-        # Measured on CASIA: even one other speaker of the language normalises an unseen voice better
-        # (51 % four-class clip by clip) than all languages' population does (49 %).
-        if len(np.unique(clips.speakers[rows])) >= options.min_population_speakers:
-            populations[str(lang)] = PopulationBaseline.from_speakers(clips.X[rows], clips.speakers[rows])
+        populations[str(lang)] = PopulationBaseline.from_speakers(clips.X[rows], clips.speakers[rows])
     populations["*"] = PopulationBaseline.from_speakers(clips.X, clips.speakers)
     return VoiceEmotionModel(
         blocks=options.blocks, block_dims=options.block_dims, block_weights=options.block_weights,
-        encoder=options.encoder, encoder_input=options.encoder_input, emotion={}, arousal={}, populations=populations,
+        encoder=options.encoder, encoder_input=options.encoder_input, encoder_layers=options.encoder_layers,
+        arousal_from_labels=options.arousal_from_labels, emotion={}, arousal={}, populations=populations,
         shrinkage=options.shrinkage, min_baseline=options.min_baseline,
+        min_population_speakers=options.min_population_speakers,
     )
 
 
