@@ -453,3 +453,4 @@ def test_a_language_with_one_speaker_is_a_prior_for_baselines_but_not_for_clips(
     assert strict.prior("zh") is one  # but they are what a small baseline of a Mandarin speaker shrinks toward
     assert dataclasses.replace(strict, min_population_speakers=1).population("zh") is one
     assert strict.population("fr") is strict.prior("fr") is strict.populations["*"]
+

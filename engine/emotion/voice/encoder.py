@@ -28,7 +28,7 @@ from typing import Literal
 
 import numpy as np
 
-from engine.emotion.voice.layers import WhisperLayers
+from engine.emotion.voice.layers import WhisperLayers, threads
 
 SAMPLE_RATE = 16000
 # Whisper: 10 ms mel frames, stride-2 convolution in front of the encoder, so one state per 20 ms.
@@ -48,7 +48,7 @@ class EncoderConfig:
     """``int8`` on a CPU (the ASR's choice too), ``float32`` for exact weights; a GPU always runs float16."""
     device: str = "cpu"
     threads: int = 0
-    """CPU threads for the encoder; 0: CTranslate2 chooses, or one for ``layers`` (faster here, see layers.py)."""
+    """CPU threads for the encoder; 0: CTranslate2 chooses, or one for ``layers`` (faster here, see layers.threads)."""
     input: Literal["turn", "window"] = "turn"
     """``turn``: each utterance encoded alone, unpadded; ``window``: 30 s windows of the channel (see above)."""
     layers: tuple[int, ...] = ()
@@ -126,7 +126,7 @@ class EncoderFeatures:
 
             device = "cuda" if self.config.device.startswith("cuda") else "cpu"
             self._layers = WhisperLayers(resolve_whisper_model(self.config.model), self.config.layers,
-                                         device=device, threads=self.config.threads or 1,
+                                         device=device,
                                          compute_type="float16" if device == "cuda" else self.config.compute_type)
             self._mel = FeatureExtractor(feature_size=self._layers.mel_bins)
             return
@@ -181,6 +181,12 @@ class EncoderFeatures:
         n_real = int(np.ceil(len(audio) / SAMPLE_RATE / FRAME_SECONDS))
         return ChannelFrames(states=states[: max(n_real, 1)])
 
+    def _layer_vectors(self, clips: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Pooled layer vectors of clips, on ``config.threads`` intra-op threads (0: one on a CPU)."""
+        assert self._layers is not None
+        with threads(self.config.threads or (1 if self._layers.device == "cpu" else 0)):
+            return [self._pooled_layers(clip) for clip in clips]
+
     def _pooled_layers(self, audio: np.ndarray) -> np.ndarray:
         assert self._layers is not None
         mel = self._mel(np.asarray(audio, dtype=np.float32))[..., :-1]
@@ -195,7 +201,7 @@ class EncoderFeatures:
     def for_clip(self, audio: np.ndarray) -> np.ndarray:
         """Pooled vector of a whole clip (one utterance), made the way ``config.input`` says."""
         if self._layers is not None:
-            return self._pooled_layers(audio)
+            return self._layer_vectors([audio])[0]
         if self.config.input == "window":
             return self.for_channel(audio).pool(0.0, len(audio) / SAMPLE_RATE)
         mel = self._whisper.feature_extractor(np.asarray(audio, dtype=np.float32))[..., :-1]
@@ -209,5 +215,8 @@ class EncoderFeatures:
         if self.config.input == "window":
             frames = self.for_channel(channel, speech=spans)
             return [frames.pool(start, end) for start, end in spans]
+        if self._layers is not None:
+            return self._layer_vectors([channel[int(start * SAMPLE_RATE): int(np.ceil(end * SAMPLE_RATE))]
+                                        for start, end in spans])
         return [self.for_clip(channel[int(start * SAMPLE_RATE): int(np.ceil(end * SAMPLE_RATE))])
                 for start, end in spans]

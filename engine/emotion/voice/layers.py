@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,26 @@ def _encoder_state_dict(weights: dict[str, np.ndarray], n_layers: int) -> dict[s
     return state
 
 
+@contextmanager
+def threads(intra_op: int) -> Iterator[None]:
+    """torch's intra-op threads set to ``intra_op`` inside the block (0: left as they are).
+
+    Measured with the engine's passive OpenMP waiting, on eight 3.3 s turns: one intra-op thread encodes
+    them in 0.25 s, two in 0.53 s (a turn's few hundred frames are too little work to share out). Two
+    turns at a time, one thread each, gained nothing on an idle machine (0.12 s either way).
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    if intra_op and intra_op != previous:
+        torch.set_num_threads(intra_op)
+    try:
+        yield
+    finally:
+        if intra_op and intra_op != previous:
+            torch.set_num_threads(previous)
+
+
 class WhisperLayers:
     """A Whisper encoder from a CTranslate2 directory, returning the states after chosen layers.
 
@@ -113,12 +134,10 @@ class WhisperLayers:
 
     ``compute_type``: ``int8`` quantises the linear layers' weights on a CPU (as CTranslate2 does for
     the ASR; pooled vectors correlate 0.997-0.999 with float32 ones, at 60 % of the time), ``float16``
-    runs a GPU in half precision, ``float32`` anywhere. ``threads``: intra-op threads while encoding
-    (0: leave torch's setting); one is faster than two on a turn's few hundred frames here, measured
-    with the engine's passive OpenMP waiting (0.25 s against 0.53 s for eight 3.3 s turns).
+    runs a GPU in half precision, ``float32`` anywhere.
     """
 
-    def __init__(self, model_dir: Path | str, layers: Sequence[int], device: str = "cpu", threads: int = 0,
+    def __init__(self, model_dir: Path | str, layers: Sequence[int], device: str = "cpu",
                  compute_type: str = "float32") -> None:
         import torch
         from transformers import WhisperConfig
@@ -152,28 +171,15 @@ class WhisperLayers:
         self.encoder = encoder
         self.dtype = torch.float16 if compute_type == "float16" and device != "cpu" else torch.float32
         self.device = device
-        self.threads = threads
         self.width = width
         self.mel_bins = config.num_mel_bins
 
     def states(self, mel: np.ndarray) -> list[np.ndarray]:
         """``(frames, width)`` states after each of ``self.layers`` for one log-mel input ``(80, ≤3000)``."""
         import torch
-
-        encoder = self.encoder
-        previous = torch.get_num_threads()
-        if self.threads and self.threads != previous:
-            torch.set_num_threads(self.threads)
-        try:
-            return self._states(encoder, mel)
-        finally:
-            if self.threads and self.threads != previous:
-                torch.set_num_threads(previous)
-
-    def _states(self, encoder: object, mel: np.ndarray) -> list[np.ndarray]:
-        import torch
         from torch.nn.functional import gelu
 
+        encoder = self.encoder
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(mel, dtype=np.float32))[None].to(self.device, self.dtype)
             x = gelu(encoder.conv2(gelu(encoder.conv1(x)))).permute(0, 2, 1)
