@@ -90,8 +90,9 @@ RECIPES: dict[str, dict[str, object]] = {
     "en": {"encoder": "tiny.en", "encoder_layers": (2, 3), "own_classes": ("calm",)},
     # Every other language, Mandarin first: base (the multilingual ASR model) after layers 2 and 3.
     # Prosody weighs double and Mandarin clips count twice (one Mandarin speaker per fold among
-    # nine English ones); population statistics of all languages, since one Mandarin training
-    # speaker's own statistics normalise another's voice worse; smaller C (fewer, broader cues).
+    # nine English ones); a clip with no baseline is z-scored against all languages' population (one
+    # Mandarin training speaker's statistics normalise another's voice worse), while small baselines
+    # still shrink toward the Mandarin one; smaller C (fewer, broader cues).
     "multilingual": {"encoder": "base", "encoder_layers": (2, 3), "block_weights": {"encoder": 1.0, "prosody": 2.0},
                      "language_weights": {"zh": 2.0}, "min_population_speakers": 2,
                      "c_grid": (0.001, 0.003, 0.01)},
