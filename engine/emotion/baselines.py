@@ -35,7 +35,7 @@ def layout_of(head: object) -> str:
     blocks = ",".join(f"{b}:{head.block_dims[b]}" for b in head.blocks)  # type: ignore[attr-defined]
     # A baseline made from features of another encoder input (whole-channel windows vs single turns)
     # lives in another space, so the input is part of the layout too.
-    layers = ",".join(map(str, getattr(head, "encoder_layers", ())))
+    layers = ",".join(map(str, head.encoder_layers))  # type: ignore[attr-defined]
     return f"{head.encoder}|{head.encoder_input}{'@' + layers if layers else ''}|{blocks}"  # type: ignore[attr-defined]
 
 

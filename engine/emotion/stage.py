@@ -33,6 +33,7 @@ from engine.emotion.config import EmotionConfig
 from engine.emotion.escalation import KINDS, emotion_events
 from engine.emotion.fusion import SerSignal, TextSignal, VoiceSignal, fuse
 from engine.emotion.trajectory import trajectories
+from engine.emotion.voice.encoder import span_audio
 from engine.record import CallAnalysis, Emotion, StageTiming, Turn
 from engine.runtime import resolve_device
 
@@ -59,6 +60,15 @@ def _timed(analysis: CallAnalysis, step: str) -> Iterator[None]:
         yield
     finally:
         analysis.timings.append(StageTiming(stage=f"emotion.{step}", seconds=round(time.perf_counter() - started, 4)))
+
+
+def _source(turn: Turn, recording: Recording) -> int | None:
+    """The recording channel a turn was spoken on, or None (a mono mix) when the turn names none it has."""
+    return turn.channel if turn.channel is not None and turn.channel in recording.channel_ids else None
+
+
+def _audio(recording: Recording, source: int | None) -> np.ndarray:
+    return recording.channel(source) if source is not None else recording.mono()
 
 
 class EmotionAnalyzer:
@@ -160,11 +170,10 @@ class EmotionAnalyzer:
         minimum = self.config.voice.min_turn_seconds
         by_source: dict[int | None, list[int]] = defaultdict(list)
         for i, turn in enumerate(turns):
-            source = turn.channel if turn.channel is not None and turn.channel in recording.channel_ids else None
-            by_source[source].append(i)
+            by_source[_source(turn, recording)].append(i)
         vectors: dict[int, np.ndarray] = {}
         for source, indices in by_source.items():
-            audio = recording.channel(source) if source is not None else recording.mono()
+            audio = _audio(recording, source)
             length = len(audio) / SAMPLE_RATE
             spans = {i: (max(0.0, turns[i].start), min(turns[i].end, length)) for i in indices}
             kept = [i for i in indices if spans[i][1] - spans[i][0] >= minimum]
@@ -222,9 +231,7 @@ class EmotionAnalyzer:
         for i, turn in enumerate(turns):
             if turn.end - turn.start < self.config.voice.min_turn_seconds:
                 continue
-            source = turn.channel if turn.channel is not None and turn.channel in recording.channel_ids else None
-            audio = recording.channel(source) if source is not None else recording.mono()
-            pieces.append(audio[int(turn.start * SAMPLE_RATE): int(np.ceil(turn.end * SAMPLE_RATE))])
+            pieces.append(span_audio(_audio(recording, _source(turn, recording)), turn.start, turn.end))
             indices.append(i)
         return dict(zip(indices, self.ser.predict(pieces), strict=True)) if pieces else {}
 

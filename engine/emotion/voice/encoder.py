@@ -38,6 +38,17 @@ STATES_PER_WINDOW = 1500
 WINDOW_SECONDS = 30.0
 
 
+def span_audio(channel: np.ndarray, start: float, end: float) -> np.ndarray:
+    """The samples of ``[start, end)`` seconds of a 16 kHz channel (the end rounded up to a whole sample)."""
+    return channel[int(start * SAMPLE_RATE): int(np.ceil(end * SAMPLE_RATE))]
+
+
+def mel_pieces(mel: np.ndarray) -> list[np.ndarray]:
+    """A clip's log-mel frames in 30 s pieces: a turn longer than 30 s is encoded piece by piece, each
+    from position 0 like a short turn (a clip shorter than two frames still gives one piece)."""
+    return [mel[:, i: i + MEL_FRAMES_PER_WINDOW] for i in range(0, max(mel.shape[-1], 2), MEL_FRAMES_PER_WINDOW)]
+
+
 @dataclass(frozen=True)
 class EncoderConfig:
     """Which Whisper encoder to pool, and how to run it."""
@@ -190,8 +201,7 @@ class EncoderFeatures:
     def _pooled_layers(self, audio: np.ndarray) -> np.ndarray:
         assert self._layers is not None
         mel = self._mel(np.asarray(audio, dtype=np.float32))[..., :-1]
-        pieces = [self._layers.states(mel[:, i: i + MEL_FRAMES_PER_WINDOW])
-                  for i in range(0, max(mel.shape[-1], 2), MEL_FRAMES_PER_WINDOW)]
+        pieces = [self._layers.states(piece) for piece in mel_pieces(mel)]
         pooled = []
         for k in range(len(self._layers.layers)):
             states = np.concatenate([piece[k] for piece in pieces])
@@ -205,9 +215,7 @@ class EncoderFeatures:
         if self.config.input == "window":
             return self.for_channel(audio).pool(0.0, len(audio) / SAMPLE_RATE)
         mel = self._whisper.feature_extractor(np.asarray(audio, dtype=np.float32))[..., :-1]
-        # A turn longer than 30 s is encoded in 30 s pieces, each from position 0 like a short turn.
-        states = np.concatenate([self._encode_window(mel[:, i: i + MEL_FRAMES_PER_WINDOW])
-                                 for i in range(0, max(mel.shape[-1], 2), MEL_FRAMES_PER_WINDOW)])
+        states = np.concatenate([self._encode_window(piece) for piece in mel_pieces(mel)])
         return np.concatenate([states.mean(axis=0), states.std(axis=0)]).astype(np.float32)
 
     def for_turns(self, channel: np.ndarray, spans: Sequence[tuple[float, float]]) -> list[np.ndarray]:
@@ -215,8 +223,7 @@ class EncoderFeatures:
         if self.config.input == "window":
             frames = self.for_channel(channel, speech=spans)
             return [frames.pool(start, end) for start, end in spans]
+        pieces = [span_audio(channel, start, end) for start, end in spans]
         if self._layers is not None:
-            return self._layer_vectors([channel[int(start * SAMPLE_RATE): int(np.ceil(end * SAMPLE_RATE))]
-                                        for start, end in spans])
-        return [self.for_clip(channel[int(start * SAMPLE_RATE): int(np.ceil(end * SAMPLE_RATE))])
-                for start, end in spans]
+            return self._layer_vectors(pieces)
+        return [self.for_clip(piece) for piece in pieces]

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio.decode import file_hash
-from engine.emotion.voice.encoder import SAMPLE_RATE, EncoderConfig, EncoderFeatures
+from engine.emotion.voice.encoder import SAMPLE_RATE, EncoderConfig, EncoderFeatures, span_audio
 from engine.emotion.voice.prosody import ProsodyConfig, prosody_vector
 from engine.models.registry import cache_dir
 
@@ -190,7 +190,7 @@ class VoiceFeatureExtractor:
         pooled = self.encoder.for_turns(channel, spans) if "encoder" in self.blocks else [None] * len(spans)
         out = []
         for (start, end), vector in zip(spans, pooled, strict=True):
-            piece = channel[int(start * SAMPLE_RATE): int(np.ceil(end * SAMPLE_RATE))]
+            piece = span_audio(channel, start, end)
             out.append(VoiceFeatures(
                 encoder=vector,
                 prosody=prosody_vector(piece, self.prosody_config) if "prosody" in self.blocks else None,
