@@ -44,6 +44,20 @@ def resolve_device(device: str, has_cuda: bool | None = None) -> Literal["cpu", 
     return "cuda" if device == "cuda" else "cpu"
 
 
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU runs bfloat16 matrix products natively (AVX-512 BF16 or AMX), as oneDNN reports it.
+
+    Where it does, bfloat16 halves the weights a small batch must read; where it does not, torch emulates
+    it and it is slower than float32.
+    """
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        return False
+
+
 def resolve_compute_type(compute_type: str, device: str) -> str:
     """int8 on CPU (fast, accurate enough for Whisper), float16 on a GPU."""
     if compute_type != "auto":

@@ -172,6 +172,33 @@ def test_prosody_pitch_is_in_semitones_above_100_hz() -> None:
     assert median == pytest.approx(12.0, abs=0.3)
 
 
+def test_zero_crossing_rate_equals_librosas() -> None:
+    import librosa
+
+    from engine.emotion.voice.prosody import zero_crossing_rate
+
+    rng = np.random.default_rng(3)
+    for length in (2048, 5001, 3 * SR + 7):
+        audio = rng.normal(size=length).astype(np.float32)
+        audio[100:300] = 0.0  # exact zeros and values under librosa's threshold count as positive
+        audio[400:420] = -1e-12
+        expected = librosa.feature.zero_crossing_rate(audio, frame_length=1024, hop_length=160)[0]
+        np.testing.assert_array_equal(zero_crossing_rate(audio, 1024, 160), expected)
+
+
+def test_pitch_at_a_20ms_step_measures_what_a_10ms_step_does() -> None:
+    from engine.emotion.voice.prosody import ProsodyConfig
+
+    t = np.arange(2 * SR) / SR
+    glide = (0.3 * np.sin(2 * np.pi * (150 * t + 25 * t**2))).astype(np.float32)  # 150 -> 250 Hz in 2 s
+    names = feature_names()
+    coarse = prosody_vector(glide, ProsodyConfig(pitch_hop_seconds=0.02))
+    fine = prosody_vector(glide, ProsodyConfig(pitch_hop_seconds=0.01))
+    for name in ("f0_p10_st", "f0_p50_st", "f0_p90_st", "f0_slope_st_per_s", "voiced_fraction"):
+        assert coarse[names.index(name)] == pytest.approx(fine[names.index(name)], abs=0.3), name
+    assert coarse[names.index("f0_slope_st_per_s")] == pytest.approx(12 * np.log2(250 / 150) / 2, abs=0.5)
+
+
 def test_silence_gives_undefined_pitch_not_an_error() -> None:
     vector = prosody_vector(np.zeros(SR // 2, np.float32))
     assert np.isnan(vector[feature_names().index("f0_mean_st")])
@@ -425,6 +452,33 @@ def test_int8_layers_stay_close_to_float32_and_turns_get_both_blocks() -> None:
     features = extractor.turns(channel, [(0.0, 3.0), (4.0, 7.0)])
     assert [f.encoder.shape for f in features] == [(768,), (768,)]
     np.testing.assert_allclose(features[0].prosody, prosody_vector(turn, ProsodyConfig()), rtol=1e-5)
+
+
+def test_bfloat16_convolutions_stay_with_float32_and_name_themselves_in_the_cache_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from engine.emotion.voice import encoder as encoder_module
+
+    t = np.arange(3 * SR) / SR
+    turn = (0.3 * np.sin(2 * np.pi * 160 * t * (1 + 0.1 * np.sin(2 * np.pi * t)))).astype(np.float32)
+    vectors = {precision: EncoderFeatures(EncoderConfig(model="tiny.en", layers=(2,), compute_type="float32",
+                                                        conv_precision=precision)).for_clip(turn)
+               for precision in ("float32", "bfloat16")}
+    assert np.corrcoef(vectors["float32"], vectors["bfloat16"])[0, 1] > 0.999
+    assert not np.array_equal(vectors["float32"], vectors["bfloat16"])  # the setting reaches the convolutions
+    # auto follows the CPU, and the cache keeps the two kinds of vectors apart
+    monkeypatch.setattr(encoder_module, "cpu_has_bfloat16", lambda: True)
+    native = EncoderConfig(model="tiny.en", layers=(2, 3))
+    assert native.resolved_conv_precision() == "bfloat16" and native.cache_key()["conv"] == "bfloat16"
+    monkeypatch.setattr(encoder_module, "cpu_has_bfloat16", lambda: False)
+    assert native.resolved_conv_precision() == "float32" and "conv" not in native.cache_key()
+    gpu = EncoderConfig(model="tiny.en", layers=(2, 3), device="cuda").cache_key()
+    assert gpu["compute_type"] == "float16" and "conv" not in gpu
+    with pytest.raises(ValueError, match="conv_precision"):
+        from engine.emotion.voice.layers import WhisperLayers
+        from engine.models.registry import resolve_whisper_model
+
+        WhisperLayers(resolve_whisper_model("tiny.en"), (2,), conv_precision="int4")
 
 
 def test_a_gpu_runtime_reaches_the_layer_encoder_configuration(toy: tuple[ClipSet, VoiceEmotionModel]) -> None:

@@ -120,7 +120,8 @@ class TextEmotionClassifier:
 
     def _encoder(self, backend: EmbeddingBackend) -> SentenceEncoder:
         if backend not in self._encoders:
-            self._encoders[backend] = load_encoder(backend, device=self.device, batch_size=self.config.batch_size)
+            self._encoders[backend] = load_encoder(backend, device=self.device, batch_size=self.config.batch_size,
+                                                   precision=self.config.precision)
         return self._encoders[backend]
 
     def prepare(self, language: str) -> None:

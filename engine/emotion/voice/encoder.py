@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 
 from engine.emotion.voice.layers import WhisperLayers, threads
+from engine.runtime import cpu_has_bfloat16
 
 SAMPLE_RATE = 16000
 # Whisper: 10 ms mel frames, stride-2 convolution in front of the encoder, so one state per 20 ms.
@@ -65,13 +66,26 @@ class EncoderConfig:
     layers: tuple[int, ...] = ()
     """Pool the states after these encoder layers (1-based, see ``layers.py``), each layer's mean and
     standard deviation side by side; empty: CTranslate2's last-layer output. Needs ``input="turn"``."""
+    conv_precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    """With ``layers`` on a CPU: the convolutions in front of the layers in bfloat16 where the CPU has it
+    natively (``auto``), else float32."""
+
+    def resolved_conv_precision(self) -> str:
+        """The convolutions' precision on a CPU (a GPU runs the whole encoder in float16)."""
+        if self.conv_precision != "auto":
+            return self.conv_precision
+        return "bfloat16" if cpu_has_bfloat16() else "float32"
 
     def cache_key(self) -> dict[str, str]:
-        """What changes the pooled vectors (threads and device do not)."""
+        """What changes the pooled vectors (threads do not; a GPU's float16 does)."""
         window = "30s-padded" if self.input == "window" else "turn-unpadded"
         key = {"encoder": self.model, "compute_type": self.compute_type, "window": window}
         if self.layers:
             key = {**key, "layers": ",".join(map(str, self.layers)), "runtime": "transformers"}
+            if self.device.startswith("cuda"):
+                key["compute_type"] = "float16"
+            elif self.resolved_conv_precision() != "float32":
+                key["conv"] = self.resolved_conv_precision()
         return key
 
 
@@ -138,7 +152,8 @@ class EncoderFeatures:
             device = "cuda" if self.config.device.startswith("cuda") else "cpu"
             self._layers = WhisperLayers(resolve_whisper_model(self.config.model), self.config.layers,
                                          device=device,
-                                         compute_type="float16" if device == "cuda" else self.config.compute_type)
+                                         compute_type="float16" if device == "cuda" else self.config.compute_type,
+                                         conv_precision=self.config.resolved_conv_precision())
             self._mel = FeatureExtractor(feature_size=self._layers.mel_bins)
             return
         self._whisper = model if model is not None else _load_whisper(self.config)

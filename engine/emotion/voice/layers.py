@@ -135,10 +135,14 @@ class WhisperLayers:
     ``compute_type``: ``int8`` quantises the linear layers' weights on a CPU (as CTranslate2 does for
     the ASR; pooled vectors correlate 0.997-0.999 with float32 ones, at 60 % of the time), ``float16``
     runs a GPU in half precision, ``float32`` anywhere.
+
+    ``conv_precision``: the two convolutions in front of the layers (which int8 does not cover) on a
+    CPU, ``float32`` or ``bfloat16``. Measured on eight turns of a call, bfloat16 (native AVX-512 BF16)
+    takes 0.009 s against 0.017 s, pooled vectors correlate > 0.9999 with float32 convolutions.
     """
 
     def __init__(self, model_dir: Path | str, layers: Sequence[int], device: str = "cpu",
-                 compute_type: str = "float32") -> None:
+                 compute_type: str = "float32", conv_precision: str = "float32") -> None:
         import torch
         from transformers import WhisperConfig
         from transformers.models.whisper.modeling_whisper import WhisperEncoder
@@ -168,6 +172,12 @@ class WhisperLayers:
                 encoder = torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8)
         elif compute_type == "float16" and device != "cpu":
             encoder = encoder.half()
+        if conv_precision not in ("float32", "bfloat16"):
+            raise ValueError(f"conv_precision {conv_precision!r}: expected 'float32' or 'bfloat16'")
+        self.conv_dtype = torch.bfloat16 if device == "cpu" and conv_precision == "bfloat16" else None
+        if self.conv_dtype is not None:
+            encoder.conv1.to(self.conv_dtype)
+            encoder.conv2.to(self.conv_dtype)
         self.encoder = encoder
         self.dtype = torch.float16 if compute_type == "float16" and device != "cpu" else torch.float32
         self.device = device
@@ -182,7 +192,11 @@ class WhisperLayers:
         encoder = self.encoder
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(mel, dtype=np.float32))[None].to(self.device, self.dtype)
-            x = gelu(encoder.conv2(gelu(encoder.conv1(x)))).permute(0, 2, 1)
+            if self.conv_dtype is not None:
+                x = gelu(encoder.conv2(gelu(encoder.conv1(x.to(self.conv_dtype))))).to(self.dtype)
+            else:
+                x = gelu(encoder.conv2(gelu(encoder.conv1(x))))
+            x = x.permute(0, 2, 1)
             x = x + encoder.embed_positions.weight[: x.shape[1]]
             out = []
             for depth, layer in enumerate(encoder.layers, start=1):
