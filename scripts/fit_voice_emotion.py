@@ -85,7 +85,8 @@ def print_report(report: dict[str, dict[str, float]]) -> None:
               f"{m['anger_f1']:>9.3f} {m['anger_f1_all']:>13.3f}")
 
 
-def card(clips: ClipSet, options: FitOptions, report: dict[str, dict[str, float]], fitted: dict) -> dict:
+def card(clips: ClipSet, options: FitOptions, report: dict[str, dict[str, float]], fitted: dict,
+         extractor: dict[str, dict]) -> dict:
     where = f"states after layers {list(options.encoder_layers)}" if options.encoder_layers else "last layer"
     corpora = {}
     for corpus in sorted(set(clips.corpora)):
@@ -105,7 +106,9 @@ def card(clips: ClipSet, options: FitOptions, report: dict[str, dict[str, float]
                      "block_weights": options.block_weights,
                      "encoder": f"faster-whisper {options.encoder} encoder, {where}, mean+std over the utterance; "
                                 f"input: {options.encoder_input}",
-                     "prosody": feature_names()},
+                     "prosody": feature_names(),
+                     # Every setting that changes the vectors (as the feature cache keys them), precision included.
+                     "extractor": extractor},
         "data": corpora,
         "licence_note": "The head's weights are fitted on the corpora above and carry their terms: "
                         "non-commercial / research use unless refitted on data licensed for the product.",
@@ -183,7 +186,8 @@ def main(argv: list[str] | None = None) -> None:
     out = args.out or (DEFAULT_HEAD if args.recipe == "multilingual"
                        else HEADS_DIR / f"voice_head_{args.recipe}.joblib")
     model = fit_voice_model(clips, options)
-    model.card = card(clips, options, report, model.card.get("fit", {}))
+    extractor = {"encoder": encoder.cache_key(), "prosody": ProsodyConfig().cache_key()}
+    model.card = card(clips, options, report, model.card.get("fit", {}), extractor)
     model.card["recipe"] = args.recipe
     model.save(out)
     card_path = out.with_suffix(".card.json")
