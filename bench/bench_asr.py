@@ -66,7 +66,7 @@ def measure(model_name: str) -> dict[str, object]:
                 vad_parameters=VadOptions(min_silence_duration_ms=asr.vad_min_silence_ms),
                 no_speech_threshold=asr.no_speech_threshold, log_prob_threshold=asr.log_prob_threshold,
                 compression_ratio_threshold=asr.compression_ratio_threshold,
-                condition_on_previous_text=asr.condition_on_previous_text,
+                condition_on_previous_text=asr.condition_on_previous_text, temperature=list(asr.temperatures),
                 initial_prompt=asr.zh_initial_prompt if language == "zh" else None,
             )
             list(segments)

@@ -63,6 +63,13 @@ class AsrConfig(Section):
     log_prob_threshold: float = -1.0
     compression_ratio_threshold: float = Field(2.4, gt=0)
     condition_on_previous_text: bool = False
+    temperatures: tuple[float, ...] = Field(
+        (0.0,), min_length=1,
+        description="decoding temperatures, tried in turn while a segment fails the thresholds above "
+        "(faster-whisper's default: 0.0, 0.2 ... 1.0). Above 0 Whisper samples, so the same call could get "
+        "other words, turns and scores on a rerun; greedy only is repeatable, and a segment that still "
+        "fails is dropped as before",
+    )
     hallucination_silence_threshold: float | None = Field(
         None, description="seconds; skip silent stretches longer than this when a hallucination is suspected"
     )

@@ -95,3 +95,14 @@ def test_8k_mulaw_recording_transcribes_like_the_original(engine, shared_data, t
     text = engine.run(mulaw, language="en").transcript.text
     reference = (shared_data / "asr" / "en" / "jfk.txt").read_text()
     assert word_error_rate([reference], [text]) <= 0.10
+
+
+def test_a_rerun_of_a_call_gets_the_same_words(engine, shared_data, tmp_path):
+    """A call built of repeated acted sentences trips the repetition check; with a sampling fallback two
+    runs of it disagreed (measured: 2 different transcripts in 4 runs); greedy decoding may not."""
+    from bench.bench_emotion import build_call
+
+    recording = load_recording(build_call(shared_data / "emotion" / "ravdess_dev", tmp_path / "call.wav"))
+    runs = [[(w.text, w.start, w.channel) for w in engine.transcriber.transcribe(recording, language="en").words]
+            for _ in range(3)]
+    assert runs[0] and runs[0] == runs[1] == runs[2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from engine.asr.transcriber import Transcriber, WhisperSettings
@@ -71,6 +72,26 @@ def test_english_calls_use_the_fast_model_and_mandarin_the_multilingual_one():
     transcriber = Transcriber(config.asr, config.runtime)
     assert transcriber.model_for("en") == "tiny.en"
     assert transcriber.model_for("zh") == "base"
+
+
+def test_whisper_decodes_greedily_unless_configured_so_that_a_rerun_gets_the_same_words():
+    asked: list[dict] = []
+
+    class Model:  # records what faster-whisper would be asked
+        model = type("Ct2", (), {"is_multilingual": True, "device": "cpu"})()
+
+        def transcribe(self, audio, **options):
+            asked.append(options)
+            return iter(()), None
+
+    config = load_config()
+    list(Transcriber(config.asr, config.runtime)._segments(Model(), np.zeros(1600, np.float32), "en", print))
+    assert asked[-1]["temperature"] == [0.0]
+    sampling = load_config(overrides={"asr": {"temperatures": [0.0, 0.4, 0.8]}})
+    list(Transcriber(sampling.asr, sampling.runtime)._segments(Model(), np.zeros(1600, np.float32), "en", print))
+    assert asked[-1]["temperature"] == [0.0, 0.4, 0.8]
+    with pytest.raises(ConfigError):
+        load_config(overrides={"asr": {"temperatures": []}})
 
 
 def _analysis() -> CallAnalysis:

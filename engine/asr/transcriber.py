@@ -166,6 +166,7 @@ class Transcriber:
             log_prob_threshold=asr.log_prob_threshold,
             compression_ratio_threshold=asr.compression_ratio_threshold,
             condition_on_previous_text=asr.condition_on_previous_text,
+            temperature=list(asr.temperatures),
             hallucination_silence_threshold=asr.hallucination_silence_threshold,
             initial_prompt=asr.zh_initial_prompt if language == "zh" else None,
         )
