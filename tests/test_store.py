@@ -202,3 +202,43 @@ def test_writer_killed_mid_batch_then_rerun_leaves_every_call_once_and_whole(tmp
         tables = s.dump()
     assert len(tables["calls"]) == len(tables["analyses"]) == 300
     assert len(tables["events"]) == 300 and len(tables["scorecard_items"]) == 600
+
+
+class _LockedCursor:
+    """A cursor whose first ``locked`` statements fail as SQLite does while another connection switches
+    the same new database to WAL (it answers at once, without its busy handler)."""
+
+    def __init__(self, locked: int, error: str = "database is locked") -> None:
+        self.locked, self.error, self.mode, self.statements = locked, error, "delete", []
+
+    def execute(self, sql: str) -> _LockedCursor:
+        import sqlite3
+
+        self.statements.append(sql)
+        if self.locked:
+            self.locked -= 1
+            raise sqlite3.OperationalError(self.error)
+        if sql == "PRAGMA journal_mode = WAL":
+            self.mode = "wal"
+        return self
+
+    def fetchone(self) -> tuple[str]:
+        return (self.mode,)
+
+
+def test_wal_is_switched_on_after_another_process_has_let_go_of_a_new_database():
+    import sqlite3
+
+    from engine.store.store import _enable_wal
+
+    cursor = _LockedCursor(locked=3)
+    _enable_wal(cursor, timeout_s=5)
+    assert cursor.mode == "wal" and cursor.statements[-1] == "PRAGMA journal_mode = WAL"
+    already = _LockedCursor(locked=0)
+    already.mode = "wal"
+    _enable_wal(already, timeout_s=5)
+    assert already.statements == ["PRAGMA journal_mode"]  # kept in the file: not switched again
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        _enable_wal(_LockedCursor(locked=10_000), timeout_s=0.1)  # still locked at the busy timeout
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        _enable_wal(_LockedCursor(locked=1, error="disk I/O error"), timeout_s=5)  # not a lock: not retried

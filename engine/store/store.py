@@ -13,6 +13,8 @@ with "database is locked" half-way through a transaction.
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -119,13 +121,34 @@ def _date_from_metadata(metadata: dict[str, str], keys: Sequence[str]) -> date |
     return None
 
 
+def _enable_wal(cursor: sqlite3.Cursor, timeout_s: float) -> None:
+    """Put the database in WAL mode, waiting out another process that is doing the same.
+
+    Switching a new database to WAL takes an exclusive lock, and SQLite answers a second connection that
+    asks meanwhile with "database is locked" at once, without its busy handler (seen when two batch
+    processes opened one new file together). WAL is kept in the file, so a database already in it is
+    left alone.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            contended = "locked" in str(error) or "busy" in str(error)
+            if not contended or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _sqlite_pragmas(busy_timeout_s: float):  # type: ignore[no-untyped-def]
     def on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         # Let this module issue BEGIN itself (pysqlite's implicit BEGIN would defeat BEGIN IMMEDIATE).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(cursor, busy_timeout_s)
         cursor.execute("PRAGMA synchronous = NORMAL")  # in WAL: durable against a killed process
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
