@@ -223,8 +223,8 @@ def test_mandarin_lexicon_scores_praise_above_complaint() -> None:
 
 # Measured with the shipped configuration (bench/bench_text_emotion.py); floors sit a few points under.
 ACCURACY_FLOORS = {
-    "en": {"accuracy": 0.72, "macro_f1": 0.72, "three_way_accuracy": 0.82},  # measured 0.750 / 0.751 / 0.854
-    "zh": {"accuracy": 0.74, "macro_f1": 0.73, "three_way_accuracy": 0.81},  # measured 0.779 / 0.772 / 0.853
+    "en": {"accuracy": 0.72, "macro_f1": 0.72, "three_way_accuracy": 0.82},  # measured 0.750 / 0.750 / 0.844
+    "zh": {"accuracy": 0.74, "macro_f1": 0.73, "three_way_accuracy": 0.81},  # measured 0.763 / 0.756 / 0.842
 }
 
 
@@ -275,3 +275,30 @@ def test_neutral_requests_with_negative_words_are_not_called_angry(shipped_class
     texts = ["I'd like to cancel my contract at the end of the month", "my card was stolen so I need a new one"]
     labels = [r.label for r in shipped_classifier.predict(texts, "en")]
     assert "angry" not in labels, labels
+
+
+# Line checks, none of them among the example sentences: before configs/emotion/ had any, "hello? hello,
+# can you hear me?" was read angry (p = 0.84), and the pyannote sample call's "Hello. Hello. Hello. I didn't
+# know you were there." made a false high-severity "agent lost composure".
+LINE_CHECKS = {
+    "en": ["hello? hello, can you hear me?", "hello? can you hear me now? is that better?",
+           "hello? hello? sorry, I'm in a lift", "Hello. Hello. Hello. I didn't know you were there.",
+           "hello, are you still there?"],
+    "zh": ["喂？喂？您那边还在吗", "喂，能听到我说话吗？", "喂？您说什么？刚才没听清", "喂？喂？"],
+}
+# ... while a "hello" that complains is still a complaint.
+HELLO_COMPLAINTS = {
+    "en": ["hello?? I've been on hold forty minutes and now nobody's there, unbelievable"],
+    "zh": ["喂？我等了四十分钟你们才接，现在又没声音，太离谱了"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_line_check_is_not_hostile_but_a_complaint_that_starts_with_hello_is(
+    shipped_classifier: TextEmotionClassifier, language: str
+) -> None:
+    checks = shipped_classifier.predict(LINE_CHECKS[language], language)
+    assert all(r.label not in ("angry", "frustrated") for r in checks), [(r.label, r.scores) for r in checks]
+    complaints = shipped_classifier.predict(HELLO_COMPLAINTS[language], language)
+    assert all(r.label in ("angry", "frustrated") for r in complaints), [r.label for r in complaints]
