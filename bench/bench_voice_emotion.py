@@ -1,17 +1,20 @@
-"""Voice-emotion bench: RAVDESS and CASIA figures, accuracy vs speaker-baseline size, and cost per second.
+"""Voice-emotion bench: nested leave-speaker-out RAVDESS and CASIA figures, baseline-size curve, cost per second.
 
     .venv/bin/python bench/bench_voice_emotion.py                        # the English head's recipe (tiny.en)
     .venv/bin/python bench/bench_voice_emotion.py --recipe multilingual  # the multilingual head's (base)
-    .venv/bin/python bench/bench_voice_emotion.py --layers last          # CTranslate2's last layer instead
-    .venv/bin/python bench/bench_voice_emotion.py --blocks prosody --skip-cost
+    .venv/bin/python bench/bench_voice_emotion.py --layers 2,3 --prosody-weight 1   # a narrower search
+    .venv/bin/python bench/bench_voice_emotion.py --skip-cost --jobs 2
 
-Protocols (no speaker is ever both fitted on and scored):
-- RAVDESS actors 01-12, four folds of three actors; fitted on the other nine, alone and with both
-  CASIA speakers added (the added data must not cost RAVDESS more than a point).
-- CASIA: fitted on RAVDESS 01-12 plus one CASIA speaker, scoring the other, both ways, pooled.
-- Baseline curve: a scored speaker's baseline is 50, 20, 10 or 5 of their *other* clips, drawn at
+Protocol (``engine/emotion/voice/selection.py``; no speaker is ever both fitted on, or chosen on, and scored):
+- outer folds: RAVDESS actors 01-03, 04-06, 07-09, 10-12, and each CASIA speaker; each fitted on every
+  other speaker of both corpora;
+- inside each outer fold the recipe's search space (layers, prosody weight, C, calm class, arousal mix)
+  is decided by an inner leave-speakers-out split of that fold's training speakers; the simplest
+  candidate within one standard error of the best is taken;
+- the figures are the outer folds' only: pooled over clips, and (in brackets) mean ± SE across speakers;
+- baseline curve: a scored speaker's baseline is 50, 20, 10 or 5 of their *other* clips, drawn at
   random five times, with the fallback (shrinkage toward the language population) and without it;
-  "none" is clip-by-clip. The heads are those of the with-CASIA RAVDESS folds and of the CASIA runs.
+  "none" is clip-by-clip; the heads are the outer folds'.
 Features come from the cache that ``scripts/fit_voice_emotion.py`` fills (extracted here if absent).
 Skips with a message where ``../shared/data`` is absent.
 """
@@ -19,6 +22,7 @@ Skips with a message where ``../shared/data`` is absent.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -32,16 +36,16 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from emotion_manifests import casia_rows, ravdess_rows  # noqa: E402
-from fit_voice_emotion import add_recipe_arguments, recipe_from_args  # noqa: E402
+from fit_voice_emotion import add_recipe_arguments, print_report, search_from_args  # noqa: E402
 
 from engine.emotion.voice.encoder import SAMPLE_RATE, EncoderConfig, EncoderFeatures  # noqa: E402
-from engine.emotion.voice.evaluation import Scored, score_speakers, speaker_folds  # noqa: E402
+from engine.emotion.voice.evaluation import Scored, score_speakers  # noqa: E402
 from engine.emotion.voice.features import load_clip  # noqa: E402
 from engine.emotion.voice.prosody import ProsodyConfig, prosody_vector  # noqa: E402
-from engine.emotion.voice.training import RECIPES, ClipSet, FitOptions, clips_from_manifest, fit_voice_model  # noqa: E402
+from engine.emotion.voice.selection import FeatureBank, nested_evaluation  # noqa: E402
+from engine.emotion.voice.training import RECIPES  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "emotion"
-CASIA_SPEAKERS = ("casia-liuchanhg", "casia-wangzhe")
 SIZES: tuple[int | str | None, ...] = (50, 20, 10, 5, None)
 # tiny.en int8, beam 1, on 2 cores: RTF about 0.06 (docs/models.md); the emotion stage may add 20 %.
 BUDGET_SECONDS_PER_SECOND = 0.2 * 0.06
@@ -54,38 +58,6 @@ def figures_line(name: str, m: dict[str, float]) -> str:
 
 def header() -> str:
     return f"{'':<44} {'scored':>6} {'arousal':>8} {'4-class':>8} {'anger F1':>9} {'F1 all':>9}"
-
-
-def ravdess_runs(rav: ClipSet, cas: ClipSet, options: FitOptions) -> tuple[dict[str, dict], list]:
-    """Four folds of three actors, fitted without and with CASIA; returns figures and the with-CASIA heads."""
-    out, heads = {}, []
-    for with_casia in (False, True):
-        scored = {"all": Scored(), None: Scored()}
-        for fold in speaker_folds(rav.speakers, 4):
-            held = np.isin(rav.speakers, fold)
-            train = rav.take(~held) + cas if with_casia else rav.take(~held)
-            model = fit_voice_model(train, options)
-            for size in scored:
-                scored[size].extend(score_speakers(model, rav.take(held), size))
-            if with_casia:
-                heads.append((model, rav.take(held)))
-        tag = "+casia" if with_casia else ""
-        out[f"ravdess{tag}/per-speaker"] = scored["all"].metrics()
-        out[f"ravdess{tag}/clip-by-clip"] = scored[None].metrics()
-    return out, heads
-
-
-def casia_runs(rav: ClipSet, cas: ClipSet, options: FitOptions) -> tuple[dict[str, dict], list]:
-    scored = {"all": Scored(), None: Scored()}
-    heads = []
-    for speaker in CASIA_SPEAKERS:
-        train = rav + cas.take(cas.speakers != speaker)
-        model = fit_voice_model(train, options)
-        test = cas.take(cas.speakers == speaker)
-        for size in scored:
-            scored[size].extend(score_speakers(model, test, size))
-        heads.append((model, test))
-    return {"casia/per-speaker": scored["all"].metrics(), "casia/clip-by-clip": scored[None].metrics()}, heads
 
 
 def baseline_curve(heads: list) -> dict[str, dict[str, dict[str, float]]]:
@@ -133,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.set_defaults(threads=2)
     parser.add_argument("--skip-cost", action="store_true")
     parser.add_argument("--skip-curve", action="store_true")
+    parser.add_argument("--jobs", type=int, default=1, help="outer folds evaluated at once (processes)")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args(argv)
     if not SHARED.exists():
@@ -141,25 +114,27 @@ def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore", category=UserWarning)
 
     rows = ravdess_rows(SHARED / "ravdess_dev") + casia_rows(SHARED / "casia_dev")
-    encoder, options = recipe_from_args(args)
-    clips, options.block_dims = clips_from_manifest(rows, options.blocks, encoder, ProsodyConfig())
-    rav, cas = clips.take(clips.corpora == "ravdess"), clips.take(clips.corpora == "casia")
-    layers = list(options.encoder_layers) or "last"
-    print(f"recipe {args.recipe}: features {', '.join(f'{b} ({d})' for b, d in options.block_dims.items())}; "
-          f"encoder {options.encoder}, input: {options.encoder_input}, layers: {layers}")
+    options, space = search_from_args(args)
+    bank = FeatureBank.extract(rows, options.encoder, space.extracted_layers)
+    layers = ["+".join(map(str, chosen)) for chosen in space.layer_sets]
+    print(f"recipe {args.recipe}: encoder {options.encoder}, candidate layers {layers}, "
+          f"prosody weights {list(space.prosody_weights)}, C {list(space.c_grid)}, "
+          f"own classes {[list(c) for c in space.own_classes]}, "
+          f"arousal mixes {list(space.arousal_mixes)}; judged by the '{space.judged_by}' head")
 
     started = time.time()
-    results: dict[str, object] = {"recipe": args.recipe, "encoder": options.encoder, "layers": layers,
-                                  "input": options.encoder_input, "blocks": list(options.blocks)}
-    rav_figures, rav_heads = ravdess_runs(rav, cas, options)
-    cas_figures, cas_heads = casia_runs(rav, cas, options)
-    print(header())
-    for name, m in {**rav_figures, **cas_figures}.items():
-        print(figures_line(name, m))
-    results["figures"] = {**rav_figures, **cas_figures}
+    results: dict[str, object] = {"recipe": args.recipe, "encoder": options.encoder,
+                                  "search_space": dataclasses.asdict(space)}
+    report = nested_evaluation(bank, options, space, log=lambda line: print(line, file=sys.stderr), n_jobs=args.jobs)
+    figures = report.figures()
+    print_report(figures, report.choices())
+    results["figures"], results["outer_folds"] = figures, report.choices()
+    by_corpus: dict[str, list] = {}
+    for fold in report.folds:
+        by_corpus.setdefault(fold.corpus, []).append((fold.model, fold.test))
 
     if not args.skip_curve:
-        for corpus, heads in (("ravdess", rav_heads), ("casia", cas_heads)):
+        for corpus, heads in sorted(by_corpus.items()):
             curve = baseline_curve(heads)
             results[f"curve/{corpus}"] = curve
             print(f"\n{corpus}: accuracy vs speaker-baseline size (utterances)")

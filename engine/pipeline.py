@@ -1,7 +1,10 @@
 """One call's way through the engine: intake, then each stage in order, each timed.
 
 An ``Engine`` holds the loaded models, so a CLI run, a test or a Ray actor loads them once and
-analyses many recordings with them.
+analyses many recordings with them. Every model, and every library behind one, is imported and loaded
+when a call first needs it: a single ``callqa analyze`` of a stereo call never pays for the mono
+diarization pipeline, an English call never for a Mandarin model, a run without emotion never for the
+text and voice models (bench/bench_startup.py measures the whole process against faster-whisper alone).
 """
 
 from __future__ import annotations
@@ -12,18 +15,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.asr import Transcriber
-from engine.asr.transcriber import ProgressHook
 from engine.audio import Recording, load_recording
 from engine.config import AppConfig
-from engine.diarize import Diarizer, run_diarization
 from engine.record import CallAnalysis, StageTiming
-from engine.score import Standard, load_standard, score_call
 
 if TYPE_CHECKING:
-    # Imported when first used: the emotion models pull in transformers, which a transcription-only
-    # run does not need.
+    # Imported when first used: faster-whisper for transcription, torch and pyannote for diarization,
+    # transformers for emotion; a command that needs none of them (or a stereo call that needs no
+    # diarization model) does not pay for importing them.
+    from engine.asr import Transcriber
+    from engine.asr.transcriber import ProgressHook
+    from engine.diarize import Diarizer
     from engine.emotion.stage import EmotionAnalyzer
+    from engine.score import Standard
 
 
 @contextmanager
@@ -40,10 +44,19 @@ class Engine:
 
     def __init__(self, config: AppConfig) -> None:
         self.config = config
-        self.transcriber = Transcriber(config.asr, config.runtime, config.model_dirs)
+        self._transcriber: Transcriber | None = None
         self._diarizer: Diarizer | None = None
         self._standard: Standard | None = None
         self._emotion: EmotionAnalyzer | None = None
+
+    @property
+    def transcriber(self) -> Transcriber:
+        """The ASR models' holder; each Whisper model loads when a call first needs it."""
+        if self._transcriber is None:
+            from engine.asr import Transcriber
+
+            self._transcriber = Transcriber(self.config.asr, self.config.runtime, self.config.model_dirs)
+        return self._transcriber
 
     @property
     def emotion(self) -> EmotionAnalyzer:
@@ -56,12 +69,16 @@ class Engine:
     @property
     def diarizer(self) -> Diarizer:
         if self._diarizer is None:
+            from engine.diarize import Diarizer
+
             self._diarizer = Diarizer(self.config.diarize)
         return self._diarizer
 
     @property
     def standard(self) -> Standard:
         if self._standard is None:
+            from engine.score import load_standard
+
             self._standard = load_standard(self.config.score.standard)
         return self._standard
 
@@ -93,6 +110,9 @@ class Engine:
         recording, analysis = self.intake(path, call_id=call_id, metadata=metadata)
         language = language or analysis.call.metadata.get("language") or None
         self.transcribe(recording, analysis, language=language, progress=progress)
+        from engine.diarize import run_diarization
+        from engine.score import score_call
+
         with timed(analysis, "diarize"):
             run_diarization(analysis, recording, self.config.diarize, self.diarizer)
         if self.config.emotion.enabled:

@@ -36,6 +36,7 @@ class CallInfo(Record):
     container: str = ""
     metadata: dict[str, str] = Field(default_factory=dict, description="agent id, team, start time …")
     warnings: list[str] = Field(default_factory=list)
+    gain_db: float = Field(0.0, description="gain applied before analysis to bring speech to the target level")
 
 
 class Word(Record):
@@ -137,6 +138,10 @@ class Event(Record):
     speaker: str | None = None
     evidence: list[Evidence] = Field(default_factory=list)
     detail: str = ""
+    confidence: float | None = Field(None, ge=0.0, le=1.0, description="how sure the detector is, where it says")
+    signals: dict[str, str] = Field(
+        default_factory=dict, description="what each signal said at the evidence (emotion events: words, voice)"
+    )
 
 
 class ScorecardItem(Record):

@@ -8,11 +8,15 @@ Manifests are CSV or JSONL with path, speaker, label, language, corpus (any numb
 Features are cached under ``<CALLQA_CACHE>/features`` (file hash + extractor settings), so a refit
 after the first extraction takes seconds to minutes, not an hour.
 
-Evaluation: the speakers of every corpus are dealt round-robin into ``--folds`` folds; each fold
-is scored by a head fitted on all the other folds (C chosen inside those training speakers), in
-both modes: ``speaker`` (per-speaker normalisation over the speaker's clips) and ``clip`` (no
-baseline). Figures are printed per corpus and language. The head written at the end is fitted on
-every clip.
+Evaluation is nested leave-speaker-out (``engine/emotion/voice/selection.py``): each corpus's
+speakers make up to ``--folds`` outer folds (RAVDESS actors 01-12: four of three; CASIA: one per
+speaker); for each, the recipe's search space (encoder layers, prosody weight, C, calm class,
+arousal mix) is decided by an inner leave-speakers-out split of the *other* speakers only, a head
+is fitted on them with that choice and the fold is scored, in both modes: ``speaker`` (per-speaker
+normalisation over the speaker's clips) and ``clip`` (no baseline). Only these outer figures are
+printed, with every fold's choice. The head written at the end is fitted on every clip with the
+settings the same selection picks on all speakers. ``--layers``, ``--prosody-weight`` and
+``--c-grid`` narrow the search to what they give.
 """
 
 from __future__ import annotations
@@ -21,21 +25,27 @@ import argparse
 import dataclasses
 import json
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from engine.emotion.voice.encoder import EncoderConfig
-from engine.emotion.voice.evaluation import Scored, score_speakers
 from engine.emotion.voice.head import DEFAULT_HEAD, HEADS_DIR, LABEL_MAP, LABELS
 from engine.emotion.voice.prosody import ProsodyConfig, feature_names
+from engine.emotion.voice.selection import (
+    SEARCH_SPACES,
+    Choice,
+    FeatureBank,
+    NestedReport,
+    SearchSpace,
+    nested_evaluation,
+    select,
+)
 from engine.emotion.voice.training import (
     RECIPES,
     ClipSet,
     FitOptions,
-    clips_from_manifest,
     fit_voice_model,
     parse_language_weights,
     read_manifest,
@@ -47,46 +57,27 @@ LICENCES = {
 }
 
 
-def round_robin_folds(clips: ClipSet, n_folds: int) -> list[np.ndarray]:
-    """Masks of held-out clips: each corpus's speakers dealt in turn into the folds."""
-    assignment: dict[str, int] = {}
-    for corpus in sorted(set(clips.corpora)):
-        for i, speaker in enumerate(sorted(set(clips.speakers[clips.corpora == corpus]))):
-            assignment[speaker] = i % n_folds
-    folds = np.array([assignment[s] for s in clips.speakers])
-    return [folds == k for k in range(n_folds) if (folds == k).any()]
+def evaluate(bank: FeatureBank, options: FitOptions, space: SearchSpace, n_folds: int,
+             n_jobs: int = 1) -> NestedReport:
+    """Nested leave-speaker-out outer figures (progress on stderr)."""
+    return nested_evaluation(bank, options, space, n_folds, log=lambda line: print(line, file=sys.stderr),
+                             n_jobs=n_jobs)
 
 
-def evaluate(clips: ClipSet, options: FitOptions, n_folds: int) -> dict[str, dict[str, float]]:
-    """Leave-speakers-out figures per corpus/language and mode."""
-    scored = {"speaker": Scored(), "clip": Scored()}
-    for k, held_out in enumerate(round_robin_folds(clips, n_folds)):
-        started = time.time()
-        model = fit_voice_model(clips.take(~held_out), options)
-        test = clips.take(held_out)
-        scored["speaker"].extend(score_speakers(model, test, "all"))
-        scored["clip"].extend(score_speakers(model, test, None))
-        print(f"  fold {k + 1}: {len(np.unique(test.speakers))} speakers held out, "
-              f"fitted in {time.time() - started:.0f} s", file=sys.stderr)
-    report: dict[str, dict[str, float]] = {}
-    groups = sorted({(c, lang) for c, lang in zip(clips.corpora, clips.languages, strict=True)})
-    for mode, result in scored.items():
-        for corpus, language in groups:
-            figures = result.metrics(lambda c, lang, want=(corpus, language): (c, lang) == want)
-            report[f"{corpus}/{language}/{mode}"] = figures
-    return report
-
-
-def print_report(report: dict[str, dict[str, float]]) -> None:
-    print(f"{'corpus/language/mode':<24} {'clips':>6} {'arousal':>8} {'4-class':>8} {'anger F1':>9} "
-          f"{'anger F1 all':>13}")
+def print_report(report: dict[str, dict[str, float]], choices: list[dict[str, object]] | None = None) -> None:
+    """The outer figures (pooled over clips; in brackets the mean ± SE across held-out speakers) and choices."""
+    print(f"{'corpus/mode':<18} {'clips':>6} {'arousal':>16} {'4-class':>16} {'anger F1':>16}")
     for key, m in report.items():
-        print(f"{key:<24} {int(m['n']):>6} {m['arousal_bacc']:>8.3f} {m['four_class']:>8.3f} "
-              f"{m['anger_f1']:>9.3f} {m['anger_f1_all']:>13.3f}")
+        cells = [f"{m[k]:.3f} ({m[k + '_speaker_mean']:.2f}±{m[k + '_speaker_se']:.2f})" if k + "_speaker_mean" in m
+                 else f"{m[k]:.3f}" for k in ("arousal_bacc", "four_class", "anger_f1")]
+        print(f"{key:<18} {int(m['n']):>6} " + " ".join(f"{c:>16}" for c in cells))
+    for fold in choices or []:
+        print(f"  {fold['corpus']} {','.join(fold['held_out'])}: {Choice.from_dict(fold['choice']).describe()}; "  # type: ignore[arg-type]
+              f"inner {fold['inner_criterion']:.3f} (best {fold['best_criterion']:.3f} ± {fold['best_se']:.3f})")
 
 
 def card(clips: ClipSet, options: FitOptions, report: dict[str, dict[str, float]], fitted: dict,
-         extractor: dict[str, dict]) -> dict:
+         extractor: dict[str, dict], nested: dict[str, object]) -> dict:
     where = f"states after layers {list(options.encoder_layers)}" if options.encoder_layers else "last layer"
     corpora = {}
     for corpus in sorted(set(clips.corpora)):
@@ -112,9 +103,11 @@ def card(clips: ClipSet, options: FitOptions, report: dict[str, dict[str, float]
         "data": corpora,
         "licence_note": "The head's weights are fitted on the corpora above and carry their terms: "
                         "non-commercial / research use unless refitted on data licensed for the product.",
-        "evaluation": {"protocol": "leave-speakers-out, speakers of each corpus dealt round-robin into folds; "
-                                   "speaker = per-speaker normalisation over the speaker's clips, clip = no baseline",
-                       "figures": report},
+        "evaluation": {"protocol": "nested leave-speaker-out: outer folds of whole speakers per corpus (RAVDESS "
+                                   "01-03, 04-06, 07-09, 10-12; each CASIA speaker), settings chosen by an inner "
+                                   "leave-speakers-out split of each fold's training speakers only; speaker = "
+                                   "per-speaker normalisation over the speaker's clips, clip = no baseline",
+                       "figures": report, **nested},
         "fit": fitted,
         "options": {k: v for k, v in dataclasses.asdict(options).items() if k != "block_dims"},
     }
@@ -139,7 +132,7 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def recipe_from_args(args: argparse.Namespace) -> tuple[EncoderConfig, FitOptions]:
-    """The encoder and fitting options of ``--recipe``, with any flag given on the command line taking over."""
+    """The encoder and fitting options of ``--recipe`` as shipped, with any flag given taking over."""
     recipe = dict(RECIPES[args.recipe])
     if args.encoder:
         recipe["encoder"] = args.encoder
@@ -158,36 +151,69 @@ def recipe_from_args(args: argparse.Namespace) -> tuple[EncoderConfig, FitOption
     return encoder, options
 
 
+def search_from_args(args: argparse.Namespace) -> tuple[FitOptions, SearchSpace]:
+    """The recipe's fixed options and the search space the nested procedure chooses in, narrowed by flags."""
+    _, options = recipe_from_args(args)
+    space = SEARCH_SPACES[args.recipe]
+    if args.layers:
+        if args.layers == "last":
+            raise SystemExit("--layers last: give the last layer's number (tiny.en 4, base 6) for nested selection")
+        space = dataclasses.replace(space, layer_sets=(tuple(int(k) for k in args.layers.split(",")),))
+    if args.prosody_weight is not None:
+        space = dataclasses.replace(space, prosody_weights=(args.prosody_weight,))
+    if args.c_grid:
+        space = dataclasses.replace(space, c_grid=tuple(float(c) for c in args.c_grid.split(",")))
+    if tuple(options.blocks) != ("encoder", "prosody") or options.encoder_input != "turn":
+        raise SystemExit("nested selection needs both feature blocks and per-turn encoder input")
+    return options, space
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("manifests", nargs="+", type=Path)
     add_recipe_arguments(parser)
-    parser.add_argument("--folds", type=int, default=4, help="leave-speakers-out folds (0: no evaluation)")
+    parser.add_argument("--folds", type=int, default=4,
+                        help="outer folds per corpus, of whole speakers (0: no evaluation)")
     parser.add_argument("--out", type=Path, help="where the head goes (default: the recipe's shipped head)")
     parser.add_argument("--no-save", action="store_true", help="evaluate only")
+    parser.add_argument("--jobs", type=int, default=1, help="outer folds evaluated at once (processes)")
+    parser.add_argument("--keep-folds", type=Path,
+                        help="also write the outer folds (heads, held-out clips, choices) here (joblib), for analysis")
     args = parser.parse_args(argv)
 
     rows = [row for manifest in args.manifests for row in read_manifest(manifest)]
-    encoder, options = recipe_from_args(args)
-    print(f"{len(rows)} clips from {len(args.manifests)} manifest(s); extracting {', '.join(options.blocks)} "
-          "(cached after the first run)", file=sys.stderr)
+    options, space = search_from_args(args)
+    print(f"{len(rows)} clips from {len(args.manifests)} manifest(s); extracting {options.encoder} layers "
+          f"{list(space.extracted_layers)} and prosody (cached after the first run)", file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
         if done % 100 == 0 or done == total:
             print(f"  {done}/{total}", file=sys.stderr)
 
-    clips, options.block_dims = clips_from_manifest(rows, options.blocks, encoder, ProsodyConfig(), progress=progress)
+    bank = FeatureBank.extract(rows, options.encoder, space.extracted_layers, args.threads, progress=progress)
     report: dict[str, dict[str, float]] = {}
+    nested: dict[str, object] = {"search_space": dataclasses.asdict(space)}
     if args.folds > 1:
-        report = evaluate(clips, options, args.folds)
-        print_report(report)
+        result = evaluate(bank, options, space, args.folds, args.jobs)
+        report, nested["outer_folds"] = result.figures(), result.choices()
+        print_report(report, result.choices())  # type: ignore[arg-type]
+        if args.keep_folds:
+            import joblib
+
+            joblib.dump(result, args.keep_folds, compress=3)
     if args.no_save:
         return
     out = args.out or (DEFAULT_HEAD if args.recipe == "multilingual"
                        else HEADS_DIR / f"voice_head_{args.recipe}.joblib")
+    selection = select(bank, options, space, log=lambda line: print(line, file=sys.stderr))
+    nested["chosen_on_all_speakers"] = selection.to_dict()
+    print(f"chosen on all speakers: {selection.choice.describe()}")
+    clips, dims = bank.view(selection.choice.layers)
+    options = selection.choice.options(options, dims)
     model = fit_voice_model(clips, options)
+    encoder = EncoderConfig(model=options.encoder, threads=args.threads, layers=options.encoder_layers)
     extractor = {"encoder": encoder.cache_key(), "prosody": ProsodyConfig().cache_key()}
-    model.card = card(clips, options, report, model.card.get("fit", {}), extractor)
+    model.card = card(clips, options, report, model.card.get("fit", {}), extractor, nested)
     model.card["recipe"] = args.recipe
     model.save(out)
     card_path = out.with_suffix(".card.json")

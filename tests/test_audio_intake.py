@@ -6,8 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.signal import resample_poly
 
 from engine.audio import load_recording
+from engine.audio.levels import ChannelLevel, SpeechRule, channel_level, dead_channels, normalising_gain_db
 from engine.config import AudioConfig
 from engine.errors import (
     AllSilence,
@@ -116,7 +118,7 @@ def test_file_over_the_size_limit_is_refused(tmp_path):
 
 def test_digital_silence_is_refused_as_silent(tmp_path):
     path = write_audio(tmp_path / "silent.wav", np.zeros(16000 * 3, np.float32), 16000)
-    with pytest.raises(AllSilence, match=r"silent\.wav: recording is silent"):
+    with pytest.raises(AllSilence, match=r"silent\.wav: recording is silent \(loudest level -120 dBFS"):
         load_recording(path)
 
 
@@ -161,3 +163,152 @@ def test_shared_stereo_call_decodes_as_two_parties(shared_data: Path):
     recording = load_recording(shared_data / "calls" / "stereo_2spk.wav")
     assert recording.channel_ids == [0, 1]
     assert recording.duration == pytest.approx(5.0, abs=0.01)
+
+
+# ---- silence judged against the recording's own floor -------------------------------------------------
+
+RULE = SpeechRule(silence_dbfs=-70.0, over_floor_db=10.0)
+
+
+def _speech_like(seconds: float, peak_dbfs: float, rate: int = 8000) -> np.ndarray:
+    """``tone`` (syllable-rate envelope) scaled so that its peak sits at ``peak_dbfs``."""
+    wave = tone(seconds, rate)
+    return (wave * (10 ** (peak_dbfs / 20) / np.abs(wave).max())).astype(np.float32)
+
+
+def test_floor_and_speech_level_of_small_arrays():
+    rate = 1000  # 50 samples a frame
+    quiet_talk = np.zeros(rate * 2)
+    quiet_talk[:rate:5] = 0.01  # first second: a pulse train at -47 dBFS RMS; then digital silence
+    level = channel_level(quiet_talk, rate, RULE.over_floor_db)
+    assert level.floor_db == pytest.approx(-120.0) and level.speech_db == pytest.approx(-47.0, abs=0.05)
+    assert level.active_seconds == pytest.approx(1.0)
+    assert RULE.verdict(level) == "speech"  # quiet, but 73 dB over its own floor
+    sparse = np.zeros(rate * 60)
+    sparse[: rate // 2: 5] = 0.01  # half a second of it in a minute of silence: measured at the level spoken
+    assert channel_level(sparse, rate, RULE.over_floor_db).speech_db == pytest.approx(-47.0, abs=0.05)
+    hum = 0.3 * np.sin(2 * np.pi * 50 * np.arange(rate * 2) / rate)
+    assert RULE.verdict(channel_level(hum, rate, RULE.over_floor_db)) == "steady"  # loud, never above its floor
+    assert RULE.verdict(channel_level(np.zeros(rate), rate, RULE.over_floor_db)) == "silent"
+    click = np.zeros(rate * 2)
+    click[500:520] = 0.5
+    assert RULE.verdict(channel_level(click, rate, RULE.over_floor_db)) == "steady"  # one pop is not a voice
+    assert RULE.verdict(ChannelLevel(speech_db=-75.0, floor_db=-120.0, active_seconds=3.0)) == "silent"
+
+
+def test_dead_channel_is_judged_against_the_loudest_speaking_channel_not_a_loud_hum():
+    hum, quiet, echo = (ChannelLevel(-20.0, -20.5, 0.0), ChannelLevel(-50.0, -90.0, 9.0),
+                        ChannelLevel(-85.0, -120.0, 9.0))
+    assert dead_channels([hum, quiet], RULE, -30.0) == [0]  # the hum is dead, the quiet talker is not
+    talker, bleed = ChannelLevel(-15.0, -60.0, 9.0), ChannelLevel(-50.0, -80.0, 9.0)
+    assert dead_channels([talker, bleed], RULE, -30.0) == [1]  # 35 dB under the talker: echo or bleed
+    assert dead_channels([talker, echo], RULE, -30.0) == [1]
+    assert dead_channels([quiet], RULE, -30.0) == []
+
+
+def test_one_gain_brings_the_loudest_speaking_channel_to_the_target():
+    levels = [ChannelLevel(-50.0, -90.0, 9.0), ChannelLevel(-56.0, -90.0, 9.0), ChannelLevel(-10.0, -10.2, 0.0)]
+    assert normalising_gain_db(levels, RULE, -20.0, 50.0) == pytest.approx(30.0)
+    assert normalising_gain_db(levels[:1], RULE, -20.0, 12.0) == pytest.approx(12.0)
+    assert normalising_gain_db([ChannelLevel(-8.0, -60.0, 9.0)], RULE, -20.0, 50.0) == pytest.approx(-12.0)
+
+
+def test_quiet_recording_over_digital_silence_is_kept_and_brought_to_the_target_level(tmp_path):
+    voice = np.concatenate([np.zeros(8000), _speech_like(3.0, -40.0), np.zeros(8000)])
+    recording = load_recording(write_audio(tmp_path / "quiet.wav", voice, 8000))
+    assert recording.gain_db > 20
+    assert recording.channel_levels_db[0] == pytest.approx(-20.0, abs=0.1)
+    assert any("recording is quiet" in w and "raised by" in w for w in recording.info.warnings)
+    as_recorded = load_recording(tmp_path / "quiet.wav", AudioConfig(target_speech_dbfs=None))
+    assert as_recorded.gain_db == 0 and as_recorded.channel_levels_db[0] < -45
+
+
+def test_recording_at_minus_90_dbfs_is_refused_as_silent(tmp_path):
+    voice = np.concatenate([np.zeros(8000), _speech_like(3.0, -90.0)])
+    with pytest.raises(AllSilence, match=r"faint\.wav: recording is silent \(loudest level -\d+ dBFS"):
+        load_recording(write_audio(tmp_path / "faint.wav", voice, 8000, "pcm_f32le"))
+
+
+@pytest.mark.parametrize(
+    ("name", "noise"),
+    [
+        ("hum.wav", 0.2 * np.sin(2 * np.pi * 50 * np.arange(8000 * 4) / 8000)),
+        ("white.wav", np.random.default_rng(4).normal(0, 0.05, 8000 * 4)),
+    ],
+)
+def test_constant_noise_is_refused_with_its_own_reason(tmp_path, name, noise):
+    with pytest.raises(AllSilence, match=r"recording holds only steady noise, no speech"):
+        load_recording(write_audio(tmp_path / name, noise.astype(np.float32), 8000))
+
+
+def test_stereo_quiet_party_beside_a_loud_hum_is_kept(tmp_path):
+    hum = (0.2 * np.sin(2 * np.pi * 60 * np.arange(8000 * 3) / 8000)).astype(np.float32)
+    recording = load_recording(write_audio(tmp_path / "hum_line.wav", np.stack([hum, _speech_like(3.0, -45.0)]), 8000))
+    assert recording.channel_ids == [1]
+    assert any("channel(s) 0 of 2 carry no speech (steady noise" in w for w in recording.info.warnings)
+
+
+# ---- real speech: quiet, faint and 8-bit recordings ---------------------------------------------------
+
+def _jfk(shared_data: Path) -> tuple[np.ndarray, str]:
+    recording = load_recording(shared_data / "asr" / "en" / "jfk.flac", AudioConfig(target_speech_dbfs=None))
+    return recording.samples[0].astype(np.float64), (shared_data / "asr" / "en" / "jfk.txt").read_text()
+
+
+def _words(text: str) -> list[str]:
+    return "".join(c for c in text.lower() if c.isalpha() or c.isspace()).split()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("silence_after", [0, 100])
+def test_jfk_at_minus_40_dbfs_peak_is_transcribed(engine, shared_data, tmp_path, silence_after):
+    """Quiet speech, alone or as a short message in a long silent recording (a voicemail, a muted line)."""
+    from engine.evaluation import word_error_rate
+
+    audio, reference = _jfk(shared_data)
+    quiet = (audio * (10 ** (-40 / 20) / np.abs(audio).max())).astype(np.float32)
+    quiet = np.concatenate([quiet, np.zeros(16000 * silence_after, np.float32)])
+    path = write_audio(tmp_path / "jfk_quiet.wav", quiet, 16000)
+    text = engine.run(path, language="en").transcript.text
+    assert word_error_rate([reference], [text]) <= 0.10, text
+
+
+@pytest.mark.slow
+def test_jfk_at_minus_90_dbfs_peak_is_refused(shared_data, tmp_path):
+    audio, _ = _jfk(shared_data)
+    faint = (audio * (10 ** (-90 / 20) / np.abs(audio).max())).astype(np.float32)
+    with pytest.raises(AllSilence, match=r"recording is silent"):
+        load_recording(write_audio(tmp_path / "jfk_faint.wav", faint, 16000))
+
+
+def _u8_with_dither(audio_16k: np.ndarray, seed: int) -> np.ndarray:
+    """jfk as an 8-bit recorder (or ``sox -b 8``) writes it: 8 kHz, TPDF dither of one step, unsigned."""
+    narrow = resample_poly(audio_16k, 1, 2)
+    rng = np.random.default_rng(seed)
+    dither = rng.uniform(-0.5, 0.5, narrow.size) + rng.uniform(-0.5, 0.5, narrow.size)
+    return np.clip(np.round(narrow * 128 + dither) + 128, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_8bit_unsigned_jfk_keeps_every_word(engine, shared_data, tmp_path, seed):
+    import soundfile as sf
+
+    audio, reference = _jfk(shared_data)
+    pcm = _u8_with_dither(audio, seed)
+    path = tmp_path / f"jfk_u8_{seed}.wav"
+    sf.write(path, (pcm.astype(np.float64) - 128) / 128, 8000, subtype="PCM_U8")
+    assert sf.info(path).subtype == "PCM_U8"
+    words = _words(engine.run(path, language="en").transcript.text)
+    assert words[:4] == ["and", "so", "my", "fellow"] and words[5] == "ask", words  # "america(ns)": 8 kHz
+    assert words.count("ask") == 2 and len(words) >= len(_words(reference)) - 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("codec", ["pcm_mulaw", "pcm_alaw"])
+def test_8k_companded_jfk_keeps_every_word(engine, shared_data, tmp_path, codec):
+    audio, _ = _jfk(shared_data)
+    narrow = resample_poly(audio, 1, 2).astype(np.float32)
+    words = _words(engine.run(write_audio(tmp_path / f"jfk_{codec}.wav", narrow, 8000, codec), language="en")
+                   .transcript.text)
+    assert words.count("ask") == 2, words

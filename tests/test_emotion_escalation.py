@@ -92,13 +92,54 @@ def test_a_one_word_fragment_does_not_start_an_escalation():
     assert emotion_events(turns, CONFIG) == []
 
 
+AGREE = {"text": {"label": "angry", "p_angry": 0.8}, "voice": {"label": "angry", "arousal": 0.85}}
+WORDS_ONLY = {"text": {"label": "angry", "p_angry": 0.8}, "voice": {"label": "neutral", "arousal": 0.3}}
+
+
+def _with_signals(turn: Turn, signals: dict) -> None:
+    assert turn.emotion is not None
+    turn.emotion = turn.emotion.model_copy(update={"signals": signals})
+
+
 def test_agent_turning_hostile_is_agent_deterioration():
     turns = call(("agent", CALM), ("customer", CALM), ("agent", CALM), ("customer", FRUSTRATED),
                  ("agent", ANGRY), ("customer", FRUSTRATED), ("agent", CALM))
+    _with_signals(turns[4], AGREE)
     deteriorations = [e for e in emotion_events(turns, CONFIG) if e.kind == "agent_deterioration"]
     assert len(deteriorations) == 1
     assert deteriorations[0].start == turns[4].start and deteriorations[0].speaker == "A"
     assert [ev.start for ev in deteriorations[0].evidence] == [turns[4].start]
+    assert deteriorations[0].signals["text"].startswith("angry") and deteriorations[0].signals["voice"]
+    assert deteriorations[0].confidence == 0.8 and deteriorations[0].severity == "high"
+
+
+def test_one_hostile_agent_turn_heard_by_one_signal_is_not_deterioration():
+    turns = call(("agent", CALM), ("customer", CALM), ("agent", CALM), ("customer", CALM),
+                 ("agent", ANGRY), ("customer", CALM), ("agent", CALM))
+    _with_signals(turns[4], WORDS_ONLY)
+    assert "agent_deterioration" not in kinds(emotion_events(turns, CONFIG))
+
+
+def test_hostility_sustained_over_two_agent_turns_is_deterioration_without_agreement():
+    turns = call(("agent", CALM), ("customer", CALM), ("agent", CALM), ("customer", CALM),
+                 ("agent", ANGRY), ("agent", ANGRY), ("customer", CALM))
+    for turn in turns[4:6]:
+        _with_signals(turn, WORDS_ONLY)
+    events = [e for e in emotion_events(turns, CONFIG) if e.kind == "agent_deterioration"]
+    assert len(events) == 1 and len(events[0].evidence) == 2
+    assert "sustained over 2 turns" in events[0].detail
+
+
+def test_deterioration_severity_follows_confidence():
+    quiet = call(("agent", CALM), ("customer", CALM), ("agent", CALM), ("customer", CALM),
+                 ("agent", ANGRY), ("customer", CALM))
+    _with_signals(quiet[4], AGREE)
+    assert quiet[4].emotion is not None
+    quiet[4].emotion = quiet[4].emotion.model_copy(update={"confidence": 0.4})
+    event = next(e for e in emotion_events(quiet, CONFIG) if e.kind == "agent_deterioration")
+    assert event.severity == "low"
+    quiet[4].emotion = quiet[4].emotion.model_copy(update={"confidence": 0.3})
+    assert "agent_deterioration" not in kinds(emotion_events(quiet, CONFIG))  # below agent_min_confidence
 
 
 def test_agent_empathy_read_as_sad_is_not_deterioration():

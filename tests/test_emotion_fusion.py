@@ -55,6 +55,24 @@ def test_voice_alone_decides_when_there_are_no_words():
     assert set(emotion.signals) == {"voice"}
 
 
+def test_a_voice_as_usual_does_not_argue_with_negative_words():
+    # "neutral" from the voice (read against the speaker's usual) means "as usual": the words decide the label.
+    emotion = run(text("frustrated"), voice("neutral", 0.9, arousal=0.3))
+    assert emotion.label == "frustrated"
+    assert emotion.signals["voice"]["label_weight"] < 0.2 * emotion.signals["voice"]["weight"]
+
+
+def test_one_word_turn_stays_neutral_unless_the_words_are_explicit():
+    okay = run(text("angry", 0.7, valence=-0.6, words=1), voice("neutral", 0.7, arousal=0.35), duration=0.6)
+    assert okay.label == "neutral" and okay.confidence < 0.5
+
+
+def test_negative_label_without_the_sound_agreeing_is_less_confident():
+    agree = run(text("angry", 0.9), voice("angry", 0.9, arousal=0.9))
+    alone = run(text("angry", 0.9), voice("happy", 0.9, arousal=0.3))
+    assert agree.label == "angry" and alone.confidence < agree.confidence * 0.8
+
+
 def test_valence_follows_the_words_and_arousal_the_voice():
     emotion = run(text("satisfied", 0.9), voice("sad", 0.6, arousal=0.2))
     assert emotion.valence > 0.3
@@ -99,3 +117,12 @@ def test_trajectory_point_labels_come_from_the_nearest_prototype():
     assert label_for_point(-0.8, 0.9, CONFIG.fusion) == "angry"
     assert label_for_point(0.0, 0.3, CONFIG.fusion) == "neutral"
     assert label_for_point(0.7, 0.45, CONFIG.fusion) == "satisfied"
+
+
+def test_explicitly_hostile_short_words_count_in_full():
+    words = text("frustrated", 0.6, valence=-0.6, words=3)
+    plain = run(words, voice("neutral", 0.6, arousal=0.4), duration=1.5)
+    explicit = run(TextSignal(words.scores, words.valence, words.words, explicit=True),
+                   voice("neutral", 0.6, arousal=0.4), duration=1.5)
+    assert explicit.signals["text"]["weight"] > plain.signals["text"]["weight"]
+    assert explicit.label == "frustrated" and explicit.confidence > plain.confidence

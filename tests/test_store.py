@@ -26,12 +26,17 @@ from engine.store import DONE, FAILED, Store, call_key
 def build_analysis(call_id: str, agent: str = "a1", team: str = "north", day: str = "2026-11-20",
                    total: float = 85.0, verdict: str = "pass", events: tuple[tuple[str, str], ...] = (),
                    fatal_failed: bool = False, failed_items: tuple[str, ...] = (), opening: str = "",
-                   config_hash: str = "cfg1") -> CallAnalysis:
-    """A scored call built by hand: (kind, severity) events, failed items by title, a customer opening."""
+                   config_hash: str = "cfg1", metadata: dict[str, str] | None = None,
+                   source: str | None = None) -> CallAnalysis:
+    """A scored call built by hand: (kind, severity) events, failed items by title, a customer opening.
+
+    ``metadata`` replaces the default (agent, team and a ``start_time`` on ``day``).
+    """
     info = CallInfo(
-        call_id=call_id, source=f"/calls/{call_id}.wav", content_hash=hashlib.sha256(call_id.encode()).hexdigest(),
+        call_id=call_id, source=source or f"/calls/{call_id}.wav",
+        content_hash=hashlib.sha256(call_id.encode()).hexdigest(),
         duration=120.0, sample_rate=8000, channels=2, source_channels=2,
-        metadata={"agent_id": agent, "team": team, "start_time": f"{day}T09:30:00"},
+        metadata={"agent_id": agent, "team": team, "start_time": f"{day}T09:30:00"} if metadata is None else metadata,
     )
     items = [ScorecardItem(item_id="greeting", section="opening", title="Greets the customer", score=5,
                            max_score=5, weight=1, passed=True)]
@@ -129,6 +134,64 @@ def test_reviews_keep_overrides_beside_the_engine_scores(store):
     [review] = store.reviews(key)
     assert review["overrides"]["greeting"]["score"] == 2
     assert store.analysis(key).scorecard.items[0].score == 5  # the engine's own score is untouched
+
+
+def test_a_call_is_filed_under_the_day_its_call_start_says(store):
+    # recorded just before midnight yesterday, batched this morning: it belongs to yesterday
+    store.save_analysis(build_analysis("c1", metadata={"agent_id": "a1", "call_start": "2026-11-19T23:58:00+08:00",
+                                                       "start_time": "2026-11-20T00:01:00"}))
+    [call] = store.calls()
+    assert (call.call_date, call.date_basis) == (date(2026, 11, 19), "call_start")
+    assert [c.call_id for c in store.calls(date(2026, 11, 19))] == ["c1"]
+
+
+def test_without_metadata_the_recorders_own_timestamp_dates_the_call(store, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    wav = tmp_path / "rec.wav"
+    with sf.SoundFile(wav, "w", 8000, 1) as f:
+        f.date = "2026-11-18T16:05:00"  # written by the recorder as RIFF ICRD
+        f.write(np.zeros(800))
+    store.save_analysis(build_analysis("c1", metadata={"agent_id": "a1"}, source=str(wav)))
+    [call] = store.calls()
+    assert (call.call_date, call.date_basis) == (date(2026, 11, 18), "recorder")
+
+
+def test_the_processing_day_is_the_last_resort_and_marked_as_such(store):
+    from engine.store.models import utcnow
+
+    store.save_analysis(build_analysis("c1", metadata={"agent_id": "a1"}))
+    store.save_failure("/calls/x.wav", "f" * 64, "cfg1", "too_short", "0.2 s", {"call_start": "2026-11-17 08:00"})
+    calls = {c.call_id: c for c in store.calls()}
+    assert (calls["c1"].call_date, calls["c1"].date_basis) == (utcnow().date(), "processed")
+    assert (calls["x"].call_date, calls["x"].date_basis) == (date(2026, 11, 17), "call_start")
+
+
+def test_upgrading_an_old_database_redates_calls_by_call_start_and_fills_turns(tmp_path):
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from engine.store.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    with old.begin() as conn:  # a database as revision 0001 left it: the call filed under the processing day
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        analysis = build_analysis("c1", opening="my bill is wrong", metadata={"call_start": "2026-11-19T10:00:00"})
+        conn.execute(text(
+            "INSERT INTO calls VALUES ('k1', 'h', 'cfg1', 'c1', '/calls/c1.wav', NULL, NULL, '2026-11-20', 60.0, "
+            "'en', 'done', NULL, NULL, 1, :meta, '2026-11-20 07:00:00', '2026-11-20 07:00:00')"),
+            {"meta": '{"call_start": "2026-11-19T10:00:00"}'})
+        conn.execute(text("INSERT INTO analyses VALUES ('k1', '1.0', 'default', '1.0', 85.0, 'pass', 0, :json, "
+                          "'2026-11-20 07:00:00')"), {"json": analysis.to_json()})
+    old.dispose()
+    with Store.open(url) as s:
+        [call] = s.calls()
+        assert (call.call_date, call.date_basis) == (date(2026, 11, 19), "call_start")
+        assert [t["text"] for t in s.dump()["turns"]] == ["Thank you for calling, how can I help?", "my bill is wrong"]
 
 
 def test_schema_migrations_match_the_models(tmp_path):

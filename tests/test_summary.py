@@ -109,3 +109,16 @@ def test_summary_and_sample_commands(store, tmp_path):
     assert result.exit_code != 0
     result = runner.invoke(app, ["summary", "--db", f"sqlite:///{tmp_path / 'typo.db'}"])
     assert result.exit_code == 2 and not (tmp_path / "typo.db").exists()
+
+
+def test_yesterdays_recordings_batched_today_are_in_yesterdays_summary(tmp_path):
+    with Store.open(f"sqlite:///{tmp_path / 'callqa.db'}") as s:
+        for n in range(3):  # sidecars name call_start only, as the intake documents
+            s.save_analysis(build_analysis(f"y{n}", total=80 + n, opening=BILLING[n],
+                                           metadata={"agent_id": "a1", "call_start": f"2026-11-19T1{n}:00:00"}))
+        s.save_analysis(build_analysis("undated", opening=PASSWORD[0], metadata={"agent_id": "a2"}))
+        summary = daily_summary(s, date(2026, 11, 19))
+        assert (summary.calls, summary.dated_by_processing) == (3, 0)
+        assert {g.name for g in summary.agents} == {"a1"}
+        today = daily_summary(s)
+        assert (today.calls, today.dated_by_processing) == (1, 1)

@@ -1,6 +1,7 @@
 """Daily batches on Ray: many recordings through model-holding actors, stored as they finish.
 
-Ray starts inside the process by default (no setup) or joins a cluster (``address``). Each actor
+Ray starts inside the process by default (no setup), never an existing or stale cluster recorded on the
+machine, and joins a cluster only when given its ``address`` (see ``workers.cluster``). Each actor
 loads the models once and analyses one recording at a time; Ray's ``ActorPool`` hands a recording to
 an actor as soon as it is free, so work streams through with back-pressure and results come back in
 the order they finish. Each result is stored in one transaction the moment it arrives, and its
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,6 +30,7 @@ from engine.config import AppConfig
 from engine.errors import CallQAError, MissingFile
 from engine.record import CallAnalysis
 from engine.store import Store
+from workers.cluster import start_ray
 from workers.config import BatchConfig
 from workers.intake import BatchItem
 
@@ -45,6 +48,7 @@ class Outcome:
     message: str = ""
     model_seconds: float = 0.0
     duration: float = 0.0
+    node: str = ""  # the Ray node that analysed it (hex id): on a cluster, where the work went
 
 
 @dataclass
@@ -60,6 +64,7 @@ class BatchReport:
     alerts_delivered: int = 0
     alerts_pending: int = 0
     interrupted: bool = False
+    calls_per_node: Counter[str] = field(default_factory=Counter)
 
     @property
     def real_time_factor(self) -> float:
@@ -73,6 +78,7 @@ class CallAnalyzer:
         from engine.pipeline import Engine
 
         self.engine = Engine(AppConfig.model_validate_json(config_json))
+        self.node = ray.get_runtime_context().get_node_id()
 
     def ready(self) -> bool:
         """Answers once the actor's process has started and imported the engine."""
@@ -83,13 +89,14 @@ class CallAnalyzer:
         try:
             analysis = self.engine.analyze(item.path, call_id=item.call_id, metadata=item.metadata)
         except CallQAError as exc:
-            return Outcome(item, content_hash, reason=exc.reason, message=str(exc))
+            return Outcome(item, content_hash, reason=exc.reason, message=str(exc), node=self.node)
         except Exception as exc:  # a model crash on one recording must not stop the day's batch
             log.exception("analysis of %s failed", item.path)
             return Outcome(item, content_hash, reason="internal_error",
-                           message=f"{item.path}: analysis failed ({type(exc).__name__}: {exc}); report this recording")
+                           message=f"{item.path}: analysis failed ({type(exc).__name__}: {exc}); report this recording",
+                           node=self.node)
         return Outcome(item, content_hash, analysis_json=analysis.to_json(),
-                       model_seconds=time.perf_counter() - started, duration=analysis.call.duration)
+                       model_seconds=time.perf_counter() - started, duration=analysis.call.duration, node=self.node)
 
 
 def _hash_or_none(item: BatchItem) -> str | None:
@@ -143,9 +150,7 @@ def run_batch(items: list[BatchItem], config: AppConfig, store: Store, batch: Ba
         report.wall_seconds = time.perf_counter() - started
         return report
 
-    if not ray.is_initialized():
-        ray.init(address=batch.address, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False, ignore_reinit_error=True)
+    start_ray(batch.address, batch.connect_timeout_s)
     workers, gpus = _resources(batch)
     actor = ray.remote(CallAnalyzer).options(num_cpus=batch.cpus_per_worker, num_gpus=gpus)
     config_json = config.model_dump_json()
@@ -171,6 +176,7 @@ def run_batch(items: list[BatchItem], config: AppConfig, store: Store, batch: Ba
 
 def _store(outcome: Outcome, config: AppConfig, config_hash: str, store: Store, report: BatchReport) -> None:
     item = outcome.item
+    report.calls_per_node[outcome.node] += 1
     if outcome.analysis_json is None:
         store.save_failure(str(item.path), outcome.content_hash, config_hash, outcome.reason, outcome.message,
                            metadata=item.metadata, call_id=item.call_id)

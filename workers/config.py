@@ -13,5 +13,10 @@ class BatchConfig(BaseModel):
     gpus_per_worker: float = Field(
         -1.0, description="GPUs per actor; -1 = one each when the cluster has GPUs, else none"
     )
-    address: str | None = Field(None, description="Ray cluster address; empty starts Ray inside the process")
+    address: str | None = Field(
+        None, description="Ray cluster to join (HOST:PORT of the head); empty starts a new Ray inside the process"
+    )
+    connect_timeout_s: float = Field(
+        5.0, gt=0, description="seconds the cluster at `address` has to answer before the batch gives up"
+    )
     retry_failed: bool = Field(False, description="analyse again recordings stored as failed")

@@ -6,11 +6,13 @@ words said there) and where the full report is: enough for a supervisor to act w
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from engine.alerts.config import SEVERITY_ORDER, AlertsConfig, TriggerConfig
 from engine.record import CallAnalysis, Evidence
 from engine.store import NewAlert, StoreConfig, alert_id, call_key, kind_matches
+from engine.store.recording_date import PROCESSED, recording_day
 
 
 def _rank(severity: str) -> int:
@@ -73,7 +75,8 @@ def alerts_for(analysis: CallAnalysis, config: AlertsConfig, store_config: Store
             continue
         severity, evidence, detail = found
         severity = trigger.severity or severity
-        call_date = next((info.metadata[k][:10] for k in store_config.date_keys if info.metadata.get(k)), "")
+        day, basis = recording_day(info.metadata, info.source, store_config.date_keys, date.today())
+        call_date = "" if basis == PROCESSED else day.isoformat()
         payload = {
             "alert_id": alert_id(key, trigger.name),
             "trigger": trigger.name,

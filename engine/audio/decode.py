@@ -14,7 +14,14 @@ from pathlib import Path
 import av
 import numpy as np
 
-from engine.audio.levels import channel_activity_db, dead_channels, duplicate_channels
+from engine.audio.levels import (
+    ChannelLevel,
+    SpeechRule,
+    channel_levels,
+    dead_channels,
+    duplicate_channels,
+    normalising_gain_db,
+)
 from engine.audio.wav_header import declared_wav_seconds
 from engine.config import AudioConfig
 from engine.errors import (
@@ -34,6 +41,8 @@ TARGET_RATE = 16000
 # A decoded stream this much shorter than its header declares was cut off (a crashed recorder,
 # an interrupted copy). FFmpeg decodes what is there without complaint, so we compare.
 TRUNCATION_TOLERANCE = 0.95
+# A gain this large is worth telling the reader of a result: the recording was much quieter than usual.
+QUIET_NOTE_DB = 10.0
 
 
 @dataclass
@@ -45,6 +54,11 @@ class Recording:
     info: CallInfo
     sample_rate: int = TARGET_RATE
     channel_levels_db: list[float] = field(default_factory=list)
+    """speech level of each kept channel, as analysed (after ``gain_db``)"""
+    channel_floors_db: list[float] = field(default_factory=list)
+    """noise floor of each kept channel, as analysed (after ``gain_db``)"""
+    gain_db: float = 0.0
+    """the gain applied to every channel so its speech sits at ``audio.target_speech_dbfs``"""
 
     @property
     def duration(self) -> float:
@@ -173,24 +187,22 @@ def load_recording(path: Path | str, config: AudioConfig | None = None, call_id:
             path, f"recording is {info.duration:.2f} s, shorter than {config.min_duration:.2f} s",
             "Nothing to analyse; check the recorder",
         )
-    levels = channel_activity_db(samples, TARGET_RATE)
-    if max(levels) < config.silence_dbfs:
-        raise AllSilence(
-            path, f"recording is silent (loudest speech-like level {max(levels):.0f} dBFS)",
-            "Check the recorder's input; nothing was captured",
-        )
+    rule = SpeechRule(silence_dbfs=config.silence_dbfs, over_floor_db=config.speech_over_floor_db)
+    levels = channel_levels(samples, TARGET_RATE, rule.over_floor_db)
+    if not any(rule.has_speech(level) for level in levels):
+        raise _no_speech(path, levels, rule)
     channel_ids = list(range(samples.shape[0]))
     repeated = duplicate_channels(samples)
     if repeated:
         info.warnings.append(
             f"channel(s) {', '.join(map(str, repeated))} repeat another channel (dual-mono); analysed once"
         )
-    dead = [c for c in dead_channels(levels, config.silence_dbfs, config.dead_channel_db) if c not in repeated]
+    dead = [c for c in dead_channels(levels, rule, config.dead_channel_db) if c not in repeated]
     if dead:
         info.warnings.append(
             f"channel(s) {', '.join(map(str, dead))} of {info.source_channels} carry no speech "
-            f"({', '.join(f'{levels[c]:.0f}' for c in dead)} dBFS); analysed as a single-party recording of "
-            f"the other channel. Check the recorder's wiring for this line"
+            f"({', '.join(_describe(levels[c], rule) for c in dead)}); analysed as a single-party recording "
+            f"of the other channel. Check the recorder's wiring for this line"
         )
     if dead or repeated:
         live = [c for c in channel_ids if c not in dead and c not in repeated]
@@ -198,4 +210,40 @@ def load_recording(path: Path | str, config: AudioConfig | None = None, call_id:
         channel_ids = live
         levels = [levels[c] for c in live]
     info.channels = len(channel_ids)
-    return Recording(samples=samples, channel_ids=channel_ids, info=info, channel_levels_db=levels)
+    gain = 0.0
+    if config.target_speech_dbfs is not None:
+        gain = normalising_gain_db(levels, rule, config.target_speech_dbfs, config.max_gain_db)
+        samples *= np.float32(10 ** (gain / 20))  # in place: a 4 h stereo call is 1.8 GB of float32
+        if gain >= QUIET_NOTE_DB:
+            info.warnings.append(
+                f"recording is quiet (speech at {max(level.speech_db for level in levels):.0f} dBFS); "
+                f"raised by {gain:+.0f} dB before analysis"
+            )
+    info.gain_db = round(gain, 2)
+    return Recording(samples=samples, channel_ids=channel_ids, info=info, gain_db=round(gain, 2),
+                     channel_levels_db=[round(level.speech_db + gain, 2) for level in levels],
+                     channel_floors_db=[round(level.floor_db + gain, 2) for level in levels])
+
+
+def _describe(level: ChannelLevel, rule: SpeechRule) -> str:
+    verdict = rule.verdict(level)
+    if verdict == "silent":
+        return f"silent, {level.speech_db:.0f} dBFS"
+    if verdict == "steady":
+        return f"steady noise at {level.floor_db:.0f} dBFS"
+    return f"{level.speech_db:.0f} dBFS, echo of the other side"
+
+
+def _no_speech(path: Path, levels: list[ChannelLevel], rule: SpeechRule) -> AllSilence:
+    """The named error of a recording none of whose channels holds speech: silent, or steady noise only."""
+    loudest = max(levels, key=lambda level: level.speech_db)
+    if rule.verdict(loudest) == "silent":
+        return AllSilence(
+            path, f"recording is silent (loudest level {loudest.speech_db:.0f} dBFS, below "
+            f"{rule.silence_dbfs:.0f} dBFS)", "Check the recorder's input; nothing was captured",
+        )
+    return AllSilence(
+        path, f"recording holds only steady noise, no speech (a hum or hiss at {loudest.floor_db:.0f} dBFS; "
+        f"its loudest moments are {loudest.contrast_db:.1f} dB above it, speech rises at least "
+        f"{rule.over_floor_db:.0f} dB)", "Check the recorder's input: only line noise was captured",
+    )

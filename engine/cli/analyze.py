@@ -39,7 +39,13 @@ def register(app: typer.Typer) -> None:
             typer.echo("\n".join(summary_lines(analysis)) + f"\n  -> {target}\n")
             return analysis
 
-        analyses, failures = for_each_file(files, one)
+        try:
+            analyses, failures = for_each_file(files, one)
+        except ConfigError as exc:
+            # A model's configuration is read when a call first needs it (models load lazily): a bad one
+            # stops the run with its message, as one found at start-up does.
+            stderr.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            raise typer.Exit(2) from None
         typer.echo(f"wrote {len(analyses)} analyses to {out}/" + (f"; {failures} failed" if failures else ""))
         if failures:
             raise typer.Exit(1)

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from engine.cli.common import ConfigOption, config_or_exit, stderr
+from engine.cli.common import ConfigOption, config_or_exit, report_error, stderr
 from engine.store import Store
 
 
@@ -27,6 +27,10 @@ def _summary(report) -> Table:
         ("real-time factor", f"{report.real_time_factor:.3f}"),
         ("alerts delivered / pending", f"{report.alerts_delivered} / {report.alerts_pending}"),
     ]
+    if report.calls_per_node:
+        # Where the work went: on a cluster, a node missing here did none.
+        rows.append(("calls per Ray node", ", ".join(f"{node[:8]} ×{count}"
+                                                     for node, count in sorted(report.calls_per_node.items()))))
     for name, value in rows:
         table.add_row(name, value)
     for call_id, reason, message in report.failed:
@@ -39,7 +43,8 @@ def register(app: typer.Typer) -> None:
     def batch(
         source: str = typer.Argument(..., help="a folder, a glob, or a manifest (.csv / .jsonl)"),
         db: str = typer.Option(None, "--db", help="database URL (default: store.url, an SQLite file)"),
-        address: str = typer.Option(None, "--address", help="Ray cluster address (default: Ray in this process)"),
+        address: str = typer.Option(None, "--address", help="Ray cluster to join, HOST:PORT of its head "
+                                    "(default: a new Ray in this process, never a cluster already on the machine)"),
         workers: int = typer.Option(None, "--workers", "-w", help="analysis actors (default: one per CPU)"),
         standard: str = typer.Option(None, "--standard", help="QA standard name or YAML path"),
         config: Path = ConfigOption,
@@ -57,6 +62,7 @@ def register(app: typer.Typer) -> None:
         app_config = config_or_exit(config, overrides)
 
         from workers.batch import run_batch, shutdown
+        from workers.cluster import ClusterError
         from workers.intake import ManifestError, collect
 
         try:
@@ -79,6 +85,9 @@ def register(app: typer.Typer) -> None:
 
             try:
                 report = run_batch(items, app_config, store, app_config.batch, progress=hook)
+            except ClusterError as exc:
+                report_error(exc)
+                raise typer.Exit(2) from None
             finally:
                 shutdown()
                 store.close()

@@ -32,6 +32,10 @@ def print_summary(summary: DailySummary, console: Console) -> None:
     reasons = ", ".join(f"{r} {n}" for r, n in summary.failure_reasons.items())
     console.print(f"[bold]callqa daily summary, {summary.day.isoformat()}[/bold]: {summary.calls} calls analysed, "
                   f"{summary.failed} failed" + (f" ({reasons})" if reasons else ""))
+    if summary.dated_by_processing:
+        console.print(f"[yellow]{summary.dated_by_processing} call(s) carry no recording time (no call_start in "
+                      "the manifest or sidecar, none in the file's tags): filed under the day they were processed"
+                      "[/yellow]")
     console.print(_groups_table("per team", [*summary.teams, summary.overall]))
     console.print(_groups_table("per agent", summary.agents))
     drivers = Table(title="call drivers (customers' opening words)")

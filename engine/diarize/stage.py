@@ -6,17 +6,22 @@ dynamics ``events`` of the analysis, and each word's ``speaker``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from pyannote.core import Annotation
 
 from engine.diarize.config import DiarizeConfig
 from engine.diarize.cues import load_cues
-from engine.diarize.diarizer import Diarization, Diarizer, RecordingLike
 from engine.diarize.dynamics import backchannel_test, compute_dynamics
 from engine.diarize.loudness import speaker_levels_dbfs
 from engine.diarize.roles import match_voiceprints, mono_roles, stereo_roles
 from engine.diarize.turns import WordSpeakers, assign_by_channel, assign_by_overlap, build_turns
 from engine.record import CallAnalysis, Event, RoleDecision, StageTiming, Turn
+
+if TYPE_CHECKING:
+    # The diarizer module holds torch and pyannote.audio: imported only when no diarizer is given.
+    from engine.diarize.diarizer import Diarization, Diarizer, RecordingLike
 
 # Event kinds this stage writes; a re-run replaces them instead of adding duplicates.
 EVENT_KINDS = {"overlap", "interruption", "silence", "dead_air", "hold", "role_disagreement"}
@@ -31,7 +36,10 @@ def run_diarization(analysis: CallAnalysis, recording: RecordingLike, config: Di
 def diarize_call(analysis: CallAnalysis, recording: RecordingLike, config: DiarizeConfig,
                  diarizer: Diarizer | None = None) -> tuple[CallAnalysis, Diarization]:
     """``run_diarization``, also returning the diarization itself (for RTTM)."""
-    diarizer = diarizer or Diarizer(config)
+    if diarizer is None:
+        from engine.diarize.diarizer import Diarizer
+
+        diarizer = Diarizer(config)
     diarization = diarizer.diarize(recording, uri=analysis.call.call_id)
     words = analysis.transcript.words if analysis.transcript else []
     if diarization.method == "stereo":

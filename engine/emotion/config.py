@@ -26,21 +26,52 @@ def _default_label_valence() -> dict[str, float]:
 
 
 class TextEmotionConfig(BaseModel):
-    """Text emotion per turn: sentence embeddings classified against labelled example sentences.
+    """Text emotion per turn: sentence embeddings classified by a head fitted on dialogue and example sentences.
 
-    The lexicon (VADER for English, SnowNLP for Mandarin) is a second signal: its valence is one more
-    feature beside the embedding (the classifier learns per label how much to trust it from the examples),
-    and it is blended into the turn's valence.
+    English and Mandarin use a shipped head (``head_files``) fitted offline on labelled dialogue turns plus the
+    example files (scripts/fit_text_emotion.py, docs/text_emotion.md). When the configured example files differ
+    from those the head was fitted with (a centre added its own), the head is refitted at load on the
+    examples, pulled toward its shipped weights (``adapt_strength``). A language without a head is fitted at
+    load on its examples alone. The lexicon (VADER for English, SnowNLP for Mandarin) is one more feature
+    beside the embedding, and it is blended into the turn's valence.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     example_files: dict[str, list[str]] = Field(
         default_factory=lambda: {
-            "en": ["configs/emotion/examples.en.yaml"],
-            "zh": ["configs/emotion/examples.zh.yaml"],
+            "en": ["configs/emotion/examples.en.yaml", "configs/emotion/service_talk.en.yaml"],
+            "zh": ["configs/emotion/examples.zh.yaml", "configs/emotion/service_talk.zh.yaml"],
         },
         description="language -> example files (YAML, label -> sentences); a centre appends its own files",
+    )
+    head_files: dict[str, str] = Field(
+        default_factory=lambda: {
+            "en": "engine/emotion/text/heads/text_head_en.npz",
+            "zh": "engine/emotion/text/heads/text_head_zh.npz",
+        },
+        description="language -> head fitted offline on dialogue + examples (scripts/fit_text_emotion.py); "
+        "a language without one is fitted at load on its example files alone",
+    )
+    courtesy_files: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "en": ["configs/emotion/courtesy.en.yaml"],
+            "zh": ["configs/emotion/courtesy.zh.yaml"],
+        },
+        description="language -> courtesy files (apology, empathy, acknowledgement patterns and hostile ones); "
+        "a courteous turn with no hostile words keeps at most courtesy_negative_cap on the negative labels",
+    )
+    courtesy_negative_cap: float = Field(
+        0.25, ge=0, le=1, description="probability the negative labels keep, in all, on a courteous turn"
+    )
+    hostile_floor: float = Field(
+        0.6, ge=0, le=1, description="probability anger and frustration hold at least, in all, on a turn with a "
+        "hostile pattern of the courtesy files and no courtesy",
+    )
+    adapt_strength: float = Field(
+        3.0, gt=0,
+        description="when the example files differ from the head's own, the L2 pull toward the shipped weights "
+        "while refitting on the examples (large = the centre's sentences move the head less)",
     )
     backend: dict[str, EmbeddingBackend] = Field(
         default_factory=lambda: {"en": "minilm", "zh": "e5"},
@@ -56,12 +87,13 @@ class TextEmotionConfig(BaseModel):
     )
     regularisation: float = Field(
         32.0, gt=0,
-        description="inverse regularisation strength C of the logistic regression on the examples "
-        "(chosen by 5-fold cross-validation on the shipped examples)",
+        description="inverse regularisation strength C of the logistic regression on the examples, for a "
+        "language without a head file (chosen by 5-fold cross-validation on the shipped examples)",
     )
     lexicon_weight: float = Field(
         0.25, ge=0,
-        description="scale of the lexicon-valence feature beside the unit-length embedding; 0 turns the lexicon off",
+        description="scale of the lexicon-valence feature beside the unit-length embedding; 0 turns the lexicon "
+        "off (a head file keeps the weight it was fitted with)",
     )
     valence_lexicon_blend: float = Field(
         0.25, ge=0, le=1,
@@ -157,6 +189,49 @@ class VoiceConfig(BaseModel):
                                  "surprise": 0.1},
         description="valence of each voice-head label in [-1, 1]: the voice's valence is the expected value",
     )
+    spread_floor: float = Field(
+        1.0, ge=0, le=5, description="multiplier of the head's floor under a speaker's feature spread (the "
+        "within-speaker spread of calm conversation, measured and stored with the head); 0 = no floor",
+    )
+    neutral_prior: float | None = Field(
+        None, ge=0, le=1, description="largest pull of the voice's label scores toward neutral, for a turn at the "
+        "speaker's usual voice (fading with its distance from it); None = the head's own (see its card)",
+    )
+    prior_distance: float | None = Field(
+        None, gt=0, description="distance from the speaker's usual (RMS z-score) at which that pull has fallen to "
+        "0.6 of its largest; None = the head's own",
+    )
+
+
+class VoiceCalibrationConfig(BaseModel):
+    """The voice read against the speaker's usual voice in the call (``engine.emotion.calibration``).
+
+    The normal state of a service call is neutral: a turn that sounds like the speaker's other turns gets
+    the conversational prior (mostly neutral); only a departure from their usual moves the voice's opinion.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    prior: dict[str, float] = Field(
+        default_factory=lambda: {"neutral": 0.7},
+        description="voice-head label -> prior probability in conversation; labels not named share prior_other",
+    )
+    prior_other: float = Field(0.06, gt=0, description="prior of each voice-head label not named in `prior`")
+    strength: float = Field(
+        1.5, ge=0, le=3, description="exponent of the ratio to the speaker's usual scores (0 = the prior alone)"
+    )
+    pseudo_turns: float = Field(
+        1.0, ge=0, description="the speaker's usual is shrunk toward a flat one (arousal: the conversational "
+        "level) by this many full turns: with few turns the raw head counts more",
+    )
+    full_seconds: float = Field(2.0, gt=0, description="a turn this long counts fully toward the speaker's usual")
+    conversational_arousal: float = Field(0.3, ge=0, le=1, description="arousal of a turn at the speaker's usual")
+    arousal_floor: float = Field(
+        0.12, ge=0, le=1, description="ordinary within-speaker variation: arousal departures smaller than this say "
+        "nothing",
+    )
+    arousal_gain: float = Field(1.5, gt=0, description="scale of the departure beyond the floor")
 
 
 class FusionConfig(BaseModel):
@@ -172,11 +247,12 @@ class FusionConfig(BaseModel):
 
     text_weight: float = Field(1.0, ge=0, description="label evidence weight of the text signal")
     voice_weight: float = Field(
-        0.6, ge=0, description="label evidence weight of the voice signal (it hears arousal better than valence)"
+        1.0, ge=0, description="label evidence weight of the voice signal (read against the speaker's usual voice, "
+        "it speaks only where the turn departs from it)"
     )
     ser_weight: float = Field(1.0, ge=0, description="label evidence weight of the SER slot")
     valence_share: dict[str, float] = Field(
-        default_factory=lambda: {"text": 1.0, "voice": 0.8, "ser": 0.7},
+        default_factory=lambda: {"text": 1.0, "voice": 0.5, "ser": 0.7},
         description="per signal: multiplier of its weight in the valence mean (voice hears valence poorly)",
     )
     arousal_share: dict[str, float] = Field(
@@ -184,7 +260,7 @@ class FusionConfig(BaseModel):
         description="per signal: multiplier of its weight in the arousal mean (words say little about arousal)",
     )
     text_full_words: int = Field(
-        6, ge=1, description="a turn with this many words or more gives the text its full weight (fewer: less)"
+        8, ge=1, description="a turn with this many words or more gives the text its full weight (fewer: less)"
     )
     voice_full_seconds: float = Field(
         2.0, gt=0, description="a turn this long or longer gives the voice its full weight (shorter: less)"
@@ -201,13 +277,17 @@ class FusionConfig(BaseModel):
         0.35, ge=0, le=1, description="the words count as negative when their negative labels hold this much"
     )
     prototypes: dict[str, tuple[float, float]] = Field(
-        default_factory=lambda: {"angry": (-0.6, 0.85), "frustrated": (-0.45, 0.5), "anxious": (-0.35, 0.7),
+        default_factory=lambda: {"angry": (-0.6, 0.85), "frustrated": (-0.45, 0.4), "anxious": (-0.35, 0.7),
                                  "sad": (-0.45, 0.2), "neutral": (0.0, 0.3), "satisfied": (0.5, 0.45)},
         description="label -> (valence, arousal) centre: negative words with high arousal read angry, with low "
         "arousal frustrated or sad",
     )
     prototype_width: tuple[float, float] = Field(
         (0.35, 0.2), description="(valence, arousal) widths of the prototype kernels: smaller = the point decides more"
+    )
+    neutral_arousal_width: float = Field(
+        0.3, gt=0, description="arousal width of the neutral prototype: lively but ordinary talk stays neutral unless "
+        "a signal's labels say otherwise",
     )
     confidence_prior: float = Field(
         0.5, gt=0, description="pseudo-weight of 'no evidence': confidence = top score * w / (w + this)"
@@ -216,6 +296,21 @@ class FusionConfig(BaseModel):
     valence_prior_weight: float = Field(
         0.3, ge=0, description="pseudo-weight of a neutral valence in the mean: thin evidence (a short turn heard by "
         "the voice alone) moves valence only part of the way",
+    )
+    neutral_prior_weight: float = Field(
+        0.5, ge=0, description="pseudo-weight of 'neutral' in the pooled label evidence: the normal state of a "
+        "service call is neutral, and a turn leaves it only on evidence that outweighs this",
+    )
+    voice_neutral_is_silence: bool = Field(
+        True, description="the voice's 'neutral' (after it is read against the speaker's usual voice: 'as usual') is "
+        "no label evidence; the voice's label evidence is the part that departs from neutral",
+    )
+    disagreement_factor: float = Field(
+        0.6, ge=0, le=1, description="confidence multiplier of a negative label when the words and the sound do not "
+        "both say negative (or aroused)",
+    )
+    aroused_level: float = Field(
+        0.55, ge=0, le=1, description="the sound counts as agreeing with negative words when its arousal is this high"
     )
 
     @model_validator(mode="after")
@@ -302,6 +397,26 @@ class EscalationConfig(BaseModel):
         default_factory=lambda: ["angry", "frustrated"],
         description="a valence drop counts only with one of these labels (empathy reads 'sad' in words)",
     )
+    agent_min_confidence: float = Field(
+        0.35, ge=0, le=1, description="agent turns judged less confidently never count toward a deterioration"
+    )
+    agent_sustained_turns: int = Field(
+        2, ge=1, description="a run of this many worse agent turns is a deterioration even without the words and "
+        "the voice agreeing on one of them",
+    )
+    agent_words_hostile_mass: float = Field(
+        0.5, ge=0, le=1, description="the words agree when the text's hostile labels hold this much probability …"
+    )
+    agent_voice_hostile_labels: list[str] = Field(
+        default_factory=lambda: ["angry"], description="… and the voice agrees when its label is one of these …"
+    )
+    agent_voice_aroused: float = Field(
+        0.6, ge=0, le=1, description="… or its arousal (against the agent's usual voice) is at least this"
+    )
+    agent_confidence_severity: dict[Severity, float] = Field(
+        default_factory=lambda: {"low": 0.0, "medium": 0.5, "high": 0.7},
+        description="severity of an agent deterioration by its confidence (plus persistence_bonus per further turn)",
+    )
 
 
 class BaselineConfig(BaseModel):
@@ -330,6 +445,7 @@ class EmotionConfig(BaseModel):
     enabled: bool = True
     text: TextEmotionConfig = TextEmotionConfig()
     voice: VoiceConfig = VoiceConfig()
+    calibration: VoiceCalibrationConfig = VoiceCalibrationConfig()
     ser: SerSlotConfig = SerSlotConfig()
     fusion: FusionConfig = FusionConfig()
     trajectory: TrajectoryConfig = TrajectoryConfig()

@@ -10,7 +10,8 @@
   calmer customer turn is the second). ``calm_must_hold`` ignores a calm that breaks at once.
 - **agent_deterioration**: agent turns well below the agent's own level (the mean of their first turns,
   but never worse than a calm, neutral agent) in valence, with a hostile label, or well above it in
-  arousal while negative. A run of such turns is one event.
+  arousal while negative, judged confidently. A run of such turns is one event, raised only on
+  converging evidence: the words and the voice agree on a turn of it, or it lasts two turns or more.
 
 Turns that are very short or judged with little confidence neither start nor end anything: a one-word
 "no" read as angry by a noisy signal must not make an episode.
@@ -85,6 +86,7 @@ def _episode_event(reference: Turn, members: list[Turn], config: EscalationConfi
         evidence=[_evidence(t) for t in members],
         detail=f"customer from {_fmt(ref)} ('{ref.label}' at {reference.start:.1f} s) to {_fmt(top)} "
                f"('{top.label}' at {peak.start:.1f} s) over {len(members)} turn(s)",
+        confidence=round(top.confidence, 4), signals=signal_summary(top),
     )
 
 
@@ -144,8 +146,48 @@ def de_escalations(customer: Sequence[Turn], agent: Sequence[Turn], config: Esca
     return events
 
 
+def signal_summary(emotion: Emotion) -> dict[str, str]:
+    """What each signal said about a turn, in words a reviewer reads (for an event's ``signals``)."""
+    said: dict[str, str] = {}
+    for name, record in emotion.signals.items():
+        label = record.get("label", "?")
+        probability = record.get(f"p_{label}")
+        text = f"{label}" + (f" (p {float(probability):.2f})" if probability is not None else "")
+        if "arousal" in record:
+            text += f", arousal {float(record['arousal']):.2f}"
+        if "raw_label" in record:
+            text += f"; head before the speaker's usual voice: {record['raw_label']}"
+        said[name] = text
+    said["fused"] = f"{emotion.label}, {_fmt(emotion)}, confidence {emotion.confidence:.2f}"
+    return said
+
+
+def _converges(emotion: Emotion, config: EscalationConfig) -> bool:
+    """The words and the sound both say the turn is hostile or heated (not one signal alone)."""
+    text, sound = emotion.signals.get("text"), [r for n, r in emotion.signals.items() if n != "text"]
+    if text is None or not sound:
+        return False
+    words = text.get("label") in config.agent_hostile_labels or \
+        sum(float(text.get(f"p_{k}", 0.0)) for k in config.agent_hostile_labels) >= config.agent_words_hostile_mass
+    voice = any(r.get("label") in config.agent_voice_hostile_labels
+                or float(r.get("arousal", 0.0)) >= config.agent_voice_aroused for r in sound)
+    return words and voice
+
+
+def _confidence_severity(confidence: float, config: EscalationConfig) -> str:
+    reached = [(level, name) for name, level in config.agent_confidence_severity.items() if confidence >= level]
+    return max(reached)[1] if reached else "info"
+
+
 def agent_deteriorations(agent: Sequence[Turn], config: EscalationConfig) -> list[Event]:
-    """Runs of agent turns markedly worse than the agent's own level."""
+    """Runs of agent turns markedly worse than the agent's own level, on converging evidence.
+
+    A turn counts when it is worse than the agent's level (hostile words and valence, or heated and
+    negative) *and* judged with at least ``agent_min_confidence``. A run is an event when the words and the
+    voice agree on one of its turns, or when it lasts ``agent_sustained_turns`` turns or more: one signal
+    misreading one polite turn ("I'm so sorry for the inconvenience") is not a lapse. Severity follows the
+    confidence of the run's most confident turn (plus persistence); the event carries what each signal said.
+    """
     judged = [t for t in agent if _usable(t, config)]
     if not judged:
         return []
@@ -158,6 +200,8 @@ def agent_deteriorations(agent: Sequence[Turn], config: EscalationConfig) -> lis
                         config.agent_expected_arousal)
 
     def worse(emotion: Emotion) -> bool:
+        if emotion.confidence < config.agent_min_confidence:
+            return False
         hostile = emotion.valence <= level_valence - config.agent_valence_drop and \
             emotion.label in config.agent_hostile_labels
         # Valence, not the label: an agent's "Hello! Hello?" read angry by the words alone is not a lapse.
@@ -174,13 +218,19 @@ def agent_deteriorations(agent: Sequence[Turn], config: EscalationConfig) -> lis
                 runs.append([turn])
     events = []
     for run in runs:
-        peak = max(run, key=lambda t: intensity(_emotion(t)))
+        converging = [t for t in run if _converges(_emotion(t), config)]
+        if not converging and len(run) < config.agent_sustained_turns:
+            continue
+        peak = max(converging or run, key=lambda t: _emotion(t).confidence)
         top = _emotion(peak)
+        confidence = min(1.0, top.confidence + config.persistence_bonus * (len(run) - 1))
+        why = "words and voice agree" if converging else f"sustained over {len(run)} turns"
         events.append(Event(
-            kind="agent_deterioration", severity=severity(top, len(run), config),  # type: ignore[arg-type]
+            kind="agent_deterioration", severity=_confidence_severity(confidence, config),  # type: ignore[arg-type]
             start=run[0].start, end=run[-1].end, speaker=run[0].speaker, evidence=[_evidence(t) for t in run],
             detail=f"agent from their level (valence {level_valence:+.2f}, arousal {level_arousal:.2f}) to "
-                   f"{_fmt(top)} ('{top.label}' at {peak.start:.1f} s) over {len(run)} turn(s)",
+                   f"{_fmt(top)} ('{top.label}' at {peak.start:.1f} s) over {len(run)} turn(s); {why}",
+            confidence=round(confidence, 4), signals=signal_summary(top),
         ))
     return events
 

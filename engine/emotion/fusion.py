@@ -42,6 +42,8 @@ class TextSignal:
     lexicon_valence: float = 0.0
     asr_confidence: float = 1.0
     """Mean word probability from ASR: a garbled transcript is trusted less."""
+    explicit: bool = False
+    """Explicitly hostile words ("太过分了!"): a short turn's words count in full."""
 
     @property
     def label(self) -> str:
@@ -55,6 +57,11 @@ class VoiceSignal:
     scores: dict[str, float]
     arousal: float
     mode: str = "speaker"
+    raw_scores: dict[str, float] | None = None
+    """The head's own scores before they were read against the speaker's usual voice (for the record)."""
+    raw_arousal: float | None = None
+    reliability: float = 1.0
+    """How much the speaker's usual voice was known when this was read (few turns: less): scales its weight."""
 
     @property
     def label(self) -> str:
@@ -81,6 +88,12 @@ class _Opinion:
     arousal: float
     weight: float
     record: dict[str, float | str] = field(default_factory=dict)
+    label_weight: float | None = None
+    """Weight of its label evidence, where it differs from ``weight`` (a voice at the speaker's usual)."""
+
+    @property
+    def evidence(self) -> float:
+        return self.weight if self.label_weight is None else self.label_weight
 
 
 def _normalised(scores: dict[str, float]) -> dict[str, float]:
@@ -96,7 +109,7 @@ def _expected(probs: dict[str, float], table: dict[str, float], default: float) 
 
 def _text_opinion(text: TextSignal, config: FusionConfig) -> _Opinion:
     probs = _normalised({k: v for k, v in text.scores.items() if k in OUR_LABELS})
-    amount = min(1.0, text.words / config.text_full_words)
+    amount = 1.0 if text.explicit else min(1.0, text.words / config.text_full_words)
     weight = config.text_weight * amount * max(0.0, min(1.0, text.asr_confidence))
     record: dict[str, float | str] = {
         "label": text.label, "valence": round(text.valence, 4), "lexicon_valence": round(text.lexicon_valence, 4),
@@ -118,16 +131,29 @@ def _voice_opinion(voice: VoiceSignal, duration: float, config: FusionConfig, vo
     # reads "angry" to the voice head. Without negative words, anger needs a confident voice.
     if words_negative is False and ours.get("angry", 0.0) < config.voice_alone_anger:
         ours["neutral"] = ours.get("neutral", 0.0) + ours.pop("angry", 0.0)
+    # A voice at the speaker's usual says "as usual", not "neutral": it keeps arousal low (so negative words
+    # read frustrated rather than angry) but is no evidence against what the words say. Its label evidence
+    # is the part that departs from neutral.
+    departure = 1.0
+    if config.voice_neutral_is_silence:
+        departure = 1.0 - ours.get("neutral", 0.0)
+        ours = _normalised({k: v for k, v in ours.items() if k != "neutral"}) if departure > 1e-6 \
+            else {"neutral": 1.0}
     valence = _expected(_normalised(voice.scores), voice_config.label_valence, 0.0)
-    weight = config.voice_weight * min(1.0, duration / config.voice_full_seconds)
+    weight = config.voice_weight * min(1.0, duration / config.voice_full_seconds) * voice.reliability
     if voice.mode != "speaker":
         weight *= config.clip_mode_factor
+    label_weight = weight * departure
     record: dict[str, float | str] = {
         "label": voice.label, "arousal": round(voice.arousal, 4), "valence": round(valence, 4),
         "mode": voice.mode, "weight": round(weight, 4),
         **{f"p_{k}": round(v, 4) for k, v in voice.scores.items()},
     }
-    return _Opinion(ours, valence, voice.arousal, weight, record)
+    if voice.raw_scores is not None:
+        record["raw_label"] = max(voice.raw_scores, key=voice.raw_scores.__getitem__)
+        record["raw_arousal"] = round(voice.raw_arousal if voice.raw_arousal is not None else voice.arousal, 4)
+    record["label_weight"] = round(label_weight, 4)
+    return _Opinion(ours, valence, voice.arousal, weight, record, label_weight)
 
 
 def _ser_opinion(ser: SerSignal, duration: float, config: FusionConfig, label_valence: dict[str, float]) -> _Opinion:
@@ -140,10 +166,29 @@ def _ser_opinion(ser: SerSignal, duration: float, config: FusionConfig, label_va
     return _Opinion(probs, valence, arousal, weight, record)
 
 
+def _agreement(opinions: dict[str, _Opinion], label: str, config: FusionConfig) -> float:
+    """1 when the words and the sound agree on whether the turn is negative, ``disagreement_factor`` when not.
+
+    A turn is judged emotional with confidence only when its signals converge: negative words said in the
+    speaker's usual voice, or an unusually loud voice saying ordinary words, are weaker evidence.
+    """
+    negative = label in NEGATIVE_LABELS
+    sound = [o for name, o in opinions.items() if name != "text"]
+    words_say = sum(opinions["text"].probs.get(k, 0.0) for k in NEGATIVE_LABELS) >= config.text_negative_mass
+    sound_says = any(sum(o.probs.get(k, 0.0) for k in NEGATIVE_LABELS) >= config.text_negative_mass
+                     or o.arousal >= config.aroused_level for o in sound)
+    if not negative:
+        return 1.0
+    return 1.0 if words_say and sound_says else config.disagreement_factor
+
+
 def prototype_affinity(valence: float, arousal: float, config: FusionConfig) -> dict[str, float]:
     """How well each label's prototype fits a (valence, arousal) point: a Gaussian kernel, unnormalised."""
     wv, wa = config.prototype_width
-    return {label: math.exp(-0.5 * (((valence - pv) / wv) ** 2 + ((arousal - pa) / wa) ** 2))
+    # Lively talk is still neutral talk: neutral tolerates more arousal than the emotions' prototypes do.
+    return {label: math.exp(-0.5 * (((valence - pv) / wv) ** 2
+                                    + ((arousal - pa) / (config.neutral_arousal_width if label == "neutral" else wa))
+                                    ** 2))
             for label, (pv, pa) in config.prototypes.items()}
 
 
@@ -181,18 +226,23 @@ def fuse(
 
     valence = max(-1.0, min(1.0, weighted("valence", config.valence_share, 0.0, config.valence_prior_weight)))
     arousal = max(0.0, min(1.0, weighted("arousal", config.arousal_share, config.default_arousal)))
-    total_weight = sum(o.weight for o in opinions.values())
-    if total_weight > 0:
-        pooled = {label: sum(o.weight * o.probs.get(label, 0.0) for o in opinions.values()) / total_weight
-                  for label in OUR_LABELS}
-    else:
-        pooled = {label: float(label == "neutral") for label in OUR_LABELS}
+    total_weight = sum(o.evidence for o in opinions.values())
+    # The normal state of a service call is neutral: "no evidence" is a neutral pseudo-signal, so a short
+    # turn or a weak signal moves the label only as far as its weight earns.
+    # Explicitly hostile words are evidence enough on their own: no neutral default to outweigh.
+    prior = 0.0 if text is not None and text.explicit else config.neutral_prior_weight
+    pooled = {label: (sum(o.evidence * o.probs.get(label, 0.0) for o in opinions.values())
+                      + prior * float(label == "neutral")) / (total_weight + prior)
+              for label in OUR_LABELS} if total_weight + prior > 0 else \
+        {label: float(label == "neutral") for label in OUR_LABELS}
     affinity = prototype_affinity(valence, arousal, config)
     # A small floor keeps a label the evidence names but the point does not fit from vanishing entirely.
     posterior = {label: pooled[label] * (affinity.get(label, 0.0) + 1e-3) for label in OUR_LABELS}
     scores = _normalised(posterior) if total_weight > 0 else pooled
     label = max(scores, key=scores.__getitem__)
     confidence = scores[label] * total_weight / (total_weight + config.confidence_prior)
+    if label != "neutral" and "text" in opinions and ("voice" in opinions or "ser" in opinions):
+        confidence *= _agreement(opinions, label, config)
     return Emotion(
         label=label, valence=round(valence, 4), arousal=round(arousal, 4), confidence=round(confidence, 4),
         scores={k: round(v, 4) for k, v in scores.items()},

@@ -29,6 +29,7 @@ import numpy as np
 
 from engine.config import RuntimeConfig
 from engine.emotion.baselines import AgentBaselineStore, layout_of
+from engine.emotion.calibration import relative_to_speakers
 from engine.emotion.config import EmotionConfig
 from engine.emotion.escalation import KINDS, emotion_events
 from engine.emotion.fusion import SerSignal, TextSignal, VoiceSignal, fuse
@@ -109,11 +110,13 @@ class EmotionAnalyzer:
             with _timed(analysis, "ser"):
                 sers = self._ser(turns, recording)
         with _timed(analysis, "fusion"):
+            heard = relative_to_speakers(
+                [VoiceSignal(v.scores, v.arousal, v.mode) if (v := voices.get(i)) is not None else None
+                 for i in range(len(turns))],
+                [t.speaker for t in turns], [t.end - t.start for t in turns], self.config.calibration)
             for i, turn in enumerate(turns):
-                voice = voices.get(i)
                 turn.emotion = fuse(
-                    texts[i] if texts else None,
-                    VoiceSignal(voice.scores, voice.arousal, voice.mode) if voice is not None else None,
+                    texts[i] if texts else None, heard[i],
                     SerSignal(sers[i]) if i in sers else None,
                     turn.end - turn.start, self.config.fusion, self.config.voice, self.config.text.label_valence,
                 )
@@ -140,7 +143,7 @@ class EmotionAnalyzer:
         voice = self.config.voice
         path = Path(voice.heads[code] if code in voice.heads else voice.head or shipped_head(code)).expanduser()
         if path not in self._heads:
-            head = VoiceEmotionModel.load(path)
+            head = VoiceEmotionModel.load(path, self.config.voice)
             extractor = VoiceFeatureExtractor.for_head(head, whisper=self._whisper, threads=self._threads,
                                                        device=self._device)
             self._heads[path] = (head, extractor)
@@ -158,7 +161,7 @@ class EmotionAnalyzer:
             probabilities = [words[j].probability for j in turn.word_indices if j < len(words)]
             signals.append(TextSignal(
                 scores=result.scores, valence=result.valence, words=word_count(turn, language),
-                lexicon_valence=result.lexicon_valence,
+                lexicon_valence=result.lexicon_valence, explicit=result.explicit,
                 asr_confidence=float(np.mean(probabilities)) if probabilities else 1.0,
             ) if turn.text.strip() else None)
         return signals
@@ -258,7 +261,7 @@ class EmotionAnalyzer:
                 turn = Turn(speaker="clip", start=0.0, end=0.0, text=text)
                 if text.strip():
                     text_signals[k] = TextSignal(result.scores, result.valence, word_count(turn, lang),
-                                                 result.lexicon_valence)
+                                                 result.lexicon_valence, explicit=result.explicit)
         sers = self.ser.predict(list(audios)) if self.ser is not None else [None] * len(audios)
         return [
             fuse(text, VoiceSignal(v.scores, v.arousal, v.mode) if v is not None else None,

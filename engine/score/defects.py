@@ -10,6 +10,7 @@ they are not reported (and the items built on them say "not assessed").
 
 from __future__ import annotations
 
+from engine.emotion.escalation import signal_summary
 from engine.record import CallAnalysis, Event, Evidence
 from engine.score.checks.phrases import find_any, first_unverified
 from engine.score.context import CallContext, at, clock, quote
@@ -109,14 +110,23 @@ def _emotions(ctx: CallContext) -> list[Event]:
     for anger in angered_customer(ctx):
         agent_ev, customer_ev = ctx.evidence(anger.agent), ctx.evidence(anger.customer)
         label = ctx.turns[anger.customer].emotion.label  # type: ignore[union-attr]
-        events.append(_event(ctx, "agent_angered_customer", agent_ev.start, customer_ev.end, agent_ev.speaker,
-                             [agent_ev, customer_ev],
-                             f"the customer turned {label} at {clock(customer_ev.start)} right after the agent's "
-                             f"{at(agent_ev)}"))
-    for start, end, turn in composure_lapses(ctx):
-        ev = ctx.evidence(turn)
-        events.append(_event(ctx, "agent_lost_composure", start, end, ev.speaker, [ev],
-                             f"the agent lost composure at {at(ev)}"))
+        event = _event(ctx, "agent_angered_customer", agent_ev.start, customer_ev.end, agent_ev.speaker,
+                       [agent_ev, customer_ev],
+                       f"the customer turned {label} at {clock(customer_ev.start)} right after the agent's "
+                       f"{at(agent_ev)}")
+        emotion = ctx.turns[anger.customer].emotion
+        if emotion is not None:
+            event = event.model_copy(update={"confidence": emotion.confidence, "signals": signal_summary(emotion)})
+        events.append(event)
+    for lapse in composure_lapses(ctx):
+        ev = ctx.evidence(lapse.turn)
+        event = _event(ctx, "agent_lost_composure", lapse.start, lapse.end, ev.speaker, [ev],
+                       f"the agent lost composure at {at(ev)}")
+        if lapse.source is not None:  # severity follows the emotion stage's confidence; its signals say why
+            event = event.model_copy(update={"severity": lapse.source.severity, "confidence": lapse.source.confidence,
+                                             "signals": lapse.source.signals,
+                                             "detail": f"{event.detail} ({lapse.source.detail})"})
+        events.append(event)
     calmed = recoveries(ctx)
     for recovery in calmed:
         agent_ev = ctx.evidence(recovery.turning_point)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from engine.record import Emotion
+from engine.record import Emotion, Event
 from engine.score.context import CallContext
 
 EMOTION_KINDS = frozenset({"escalation", "de_escalation", "agent_deterioration"})
@@ -46,16 +46,36 @@ class Angering:
 
 
 def angered_customer(ctx: CallContext) -> list[Angering]:
-    """Customer turns that jump to negative right after an agent turn (the customer's first turn excluded:
-    a customer who calls in upset was not angered by the greeting)."""
+    """Customer turns whose negativity or arousal jumps right after an agent turn (that agent turn is the
+    evidence). The customer's first turn is excluded: a customer who calls in upset was not angered by the
+    greeting.
+
+    When the emotion stage ran, its escalations are the jumps (a customer turn turned negative, or more
+    negative or aroused, against a calmer recent turn); otherwise a valence drop into negativity is.
+    """
     s = ctx.settings
-    found: list[Angering] = []
     judged = _judged(ctx, "customer")
-    for before, now in itertools.pairwise(judged):
-        prev, cur = ctx.turns[before].emotion, ctx.turns[now].emotion
-        assert prev is not None and cur is not None
-        if not is_negative(cur, ctx) or is_negative(prev, ctx) or prev.valence - cur.valence < s.anger_jump_valence:
-            continue
+    if not judged:
+        return []
+    if emotion_events_ran(ctx):
+        jumps = []
+        for e in ctx.analysis.events:
+            if e.kind != "escalation" or ctx.role_of(e.speaker) not in ("customer", "unknown"):
+                continue
+            now = min(judged, key=lambda i: abs(ctx.turns[i].start - e.start))
+            earlier = [i for i in judged if ctx.turns[i].start < ctx.turns[now].start]
+            if earlier:
+                jumps.append((earlier[-1], now))
+    else:
+        jumps = []
+        for before, now in itertools.pairwise(judged):
+            prev, cur = ctx.turns[before].emotion, ctx.turns[now].emotion
+            assert prev is not None and cur is not None
+            if is_negative(cur, ctx) and not is_negative(prev, ctx) and \
+                    prev.valence - cur.valence >= s.anger_jump_valence:
+                jumps.append((before, now))
+    found: list[Angering] = []
+    for before, now in jumps:
         agent = ctx.previous_turn(now, "agent")
         if agent is None or ctx.turns[agent].start < ctx.turns[before].start:
             continue  # no agent turn between the customer's two turns: not a reaction to the agent
@@ -64,8 +84,19 @@ def angered_customer(ctx: CallContext) -> list[Angering]:
     return found
 
 
-def composure_lapses(ctx: CallContext) -> list[tuple[float, float, int]]:
-    """(start, end, agent turn) where the agent's own emotion turned hostile."""
+@dataclass(frozen=True)
+class Lapse:
+    """The agent lost composure from ``start`` to ``end``, first at agent turn ``turn``; ``source`` is the
+    emotion stage's event that found it (its severity, confidence and signals), where it ran."""
+
+    start: float
+    end: float
+    turn: int
+    source: Event | None = None
+
+
+def composure_lapses(ctx: CallContext) -> list[Lapse]:
+    """Where the agent's own emotion turned hostile (the emotion stage's deteriorations when it ran)."""
     s = ctx.settings
     if emotion_events_ran(ctx):
         lapses = []
@@ -73,9 +104,9 @@ def composure_lapses(ctx: CallContext) -> list[tuple[float, float, int]]:
             if e.kind == "agent_deterioration":
                 turn = next((i for i in ctx.by_role["agent"] if ctx.turns[i].end > e.start), None)
                 if turn is not None:
-                    lapses.append((e.start, e.end, turn))
+                    lapses.append(Lapse(e.start, e.end, turn, e))
         return lapses
-    return [(ctx.turns[i].start, ctx.turns[i].end, i) for i in _judged(ctx, "agent")
+    return [Lapse(ctx.turns[i].start, ctx.turns[i].end, i) for i in _judged(ctx, "agent")
             if (emotion := ctx.turns[i].emotion) is not None
             and (emotion.label in s.agent_hostile_labels
                  or (emotion.valence <= s.agent_hostile_valence and emotion.arousal >= s.agent_hostile_arousal))]

@@ -26,9 +26,10 @@ class StoreConfig(_Section):
     agent_key: str = Field("agent_id", description="CallInfo.metadata key holding the agent's id")
     team_key: str = Field("team", description="CallInfo.metadata key holding the team")
     date_keys: list[str] = Field(
-        default_factory=lambda: ["call_date", "start_time", "started_at", "date"],
-        description="metadata keys tried in order for the call's date (ISO 8601; the date part is kept); "
-        "when none is set, the day the analysis was stored",
+        default_factory=lambda: ["call_start", "call_date", "start_time", "started_at", "date"],
+        description="metadata keys tried in order for the day the call was recorded (ISO 8601; the date part "
+        "is kept); when none is set, the recorder's timestamp in the file's tags, and only then the day the "
+        "analysis was stored (marked date_basis=processed)",
     )
 
 

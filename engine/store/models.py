@@ -65,6 +65,8 @@ class CallRow(Base):
     agent_id: Mapped[str | None] = mapped_column(String(255), index=True)
     team: Mapped[str | None] = mapped_column(String(255), index=True)
     call_date: Mapped[date | None] = mapped_column(Date, index=True)
+    # what call_date rests on: a metadata key ("call_start" …), "recorder" (file tags) or "processed"
+    date_basis: Mapped[str | None] = mapped_column(String(32))
     duration: Mapped[float | None] = mapped_column(Float)
     language: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), index=True)
@@ -124,6 +126,20 @@ class EventRow(Base):
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
 
 
+class TurnRow(Base):
+    """One speaker turn, for searching the words said and reading a call's opening without its JSON."""
+
+    __tablename__ = "turns"
+
+    call_key: Mapped[str] = mapped_column(KEY, ForeignKey("calls.call_key", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    speaker: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+
+
 class AlertRow(Base):
     """One alert per call and trigger: the unique key is what keeps a rerun from raising it again."""
 
@@ -136,6 +152,8 @@ class AlertRow(Base):
     severity: Mapped[str] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime())
 
 
 class AlertDeliveryRow(Base):
@@ -163,6 +181,7 @@ class ReviewRow(Base):
     reviewer: Mapped[str] = mapped_column(String(128), index=True)
     call_key: Mapped[str] = mapped_column(KEY, ForeignKey("calls.call_key", ondelete="CASCADE"), index=True)
     overrides: Mapped[dict[str, Any]] = mapped_column(JSON)
+    verdict: Mapped[str | None] = mapped_column(String(32))  # the reviewer's verdict on the call, if given
     comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime())
 
@@ -177,3 +196,13 @@ class ReviewSampleRow(Base):
     strategy: Mapped[str] = mapped_column(String(32))
     seed: Mapped[int] = mapped_column(BigInteger)
     drawn_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class ReviewerRow(Base):
+    """A reviewer who may sign in to ``callqa serve``; only a hash of the password is kept."""
+
+    __tablename__ = "reviewers"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime())

@@ -37,8 +37,10 @@ from engine.store.models import (
     ReviewRow,
     ReviewSampleRow,
     ScorecardItemRow,
+    TurnRow,
     utcnow,
 )
+from engine.store.recording_date import recording_day
 
 DONE = "done"
 FAILED = "failed"
@@ -68,6 +70,7 @@ class StoredCall:
     failure_message: str | None
     attempts: int
     metadata: dict[str, Any]
+    date_basis: str | None = None  # a metadata key, "recorder" or "processed" (see recording_date)
 
 
 @dataclass(frozen=True)
@@ -107,18 +110,6 @@ class SampleCandidate:
 
 def alert_id(key: str, trigger: str) -> str:
     return f"{key}/{trigger}"
-
-
-def _date_from_metadata(metadata: dict[str, str], keys: Sequence[str]) -> date | None:
-    for name in keys:
-        value = metadata.get(name)
-        if not value:
-            continue
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            continue
-    return None
 
 
 def _enable_wal(cursor: sqlite3.Cursor, timeout_s: float) -> None:
@@ -250,11 +241,13 @@ class Store:
             )
             return set(rows)
 
-    def _call_values(self, info_metadata: dict[str, str], now: datetime) -> dict[str, Any]:
+    def _call_values(self, info_metadata: dict[str, str], now: datetime, source: str | None) -> dict[str, Any]:
+        day, basis = recording_day(info_metadata, source, self.config.date_keys, processed=now.date())
         return {
             "agent_id": info_metadata.get(self.config.agent_key) or None,
             "team": info_metadata.get(self.config.team_key) or None,
-            "call_date": _date_from_metadata(info_metadata, self.config.date_keys) or now.date(),
+            "call_date": day,
+            "date_basis": basis,
             "metadata": dict(info_metadata),
             "updated_at": now,
         }
@@ -283,7 +276,7 @@ class Store:
             "failure_message": None,
             "attempts": 1,
             "created_at": now,
-            **self._call_values(info.metadata, now),
+            **self._call_values(info.metadata, now, info.source),
         }
         calls = CallRow.__table__
         stmt = self._insert(calls).values(**values)
@@ -335,6 +328,15 @@ class Store:
                         for n, ev in enumerate(analysis.events)
                     ],
                 )
+            if analysis.turns:
+                conn.execute(
+                    TurnRow.__table__.insert(),
+                    [
+                        {"call_key": key, "position": n, "speaker": t.speaker, "role": t.role, "start": t.start,
+                         "end": t.end, "text": t.text}
+                        for n, t in enumerate(analysis.turns)
+                    ],
+                )
             self._insert_alerts(conn, key, alerts, now)
         return True
 
@@ -360,7 +362,7 @@ class Store:
             "failure_message": message,
             "attempts": 1,
             "created_at": now,
-            **self._call_values(metadata, now),
+            **self._call_values(metadata, now, source),
         }
         calls = CallRow.__table__
         stmt = self._insert(calls).values(**values)
@@ -512,12 +514,14 @@ class Store:
 
     # -- reviews and sampling -------------------------------------------------------------------------
 
-    def add_review(self, reviewer: str, key: str, overrides: dict[str, Any], comment: str = "") -> int:
-        """A reviewer's item overrides (item id -> new score and note), kept beside the engine's scores."""
+    def add_review(self, reviewer: str, key: str, overrides: dict[str, Any], comment: str = "",
+                   verdict: str | None = None) -> int:
+        """A reviewer's item overrides (item id -> new score and note) and verdict, beside the engine's scores."""
         with self._write() as conn:
             result = conn.execute(
                 ReviewRow.__table__.insert().values(
-                    reviewer=reviewer, call_key=key, overrides=overrides, comment=comment, created_at=utcnow()
+                    reviewer=reviewer, call_key=key, overrides=overrides, comment=comment, verdict=verdict,
+                    created_at=utcnow(),
                 )
             )
             return int(result.inserted_primary_key[0])
@@ -579,7 +583,8 @@ class Store:
         alert_ids = select(AlertRow.alert_id).where(AlertRow.call_key == key)
         with self._write() as conn:
             conn.execute(delete(AlertDeliveryRow).where(AlertDeliveryRow.alert_id.in_(alert_ids)))
-            for table in (AlertRow, ReviewSampleRow, ReviewRow, EventRow, ScorecardItemRow, AnalysisRow, CallRow):
+            for table in (AlertRow, ReviewSampleRow, ReviewRow, TurnRow, EventRow, ScorecardItemRow, AnalysisRow,
+                          CallRow):
                 conn.execute(delete(table).where(table.call_key == key))
 
     def dump(self) -> dict[str, list[dict[str, Any]]]:
@@ -587,7 +592,7 @@ class Store:
         volatile = {"created_at", "updated_at", "drawn_at", "delivered_at", "claimed_until", "review_id"}
         out: dict[str, list[dict[str, Any]]] = {}
         with self._read() as conn:
-            for table in (CallRow, AnalysisRow, ScorecardItemRow, EventRow, AlertRow, AlertDeliveryRow,
+            for table in (CallRow, AnalysisRow, ScorecardItemRow, EventRow, TurnRow, AlertRow, AlertDeliveryRow,
                           ReviewRow, ReviewSampleRow):
                 rows = [
                     {k: v for k, v in r.items() if k not in volatile}
@@ -610,5 +615,5 @@ def _stored_call(row: Any) -> StoredCall:
         call_key=row["call_key"], call_id=row["call_id"], source=row["source"], agent_id=row["agent_id"],
         team=row["team"], call_date=row["call_date"], duration=row["duration"], language=row["language"],
         status=row["status"], failure_reason=row["failure_reason"], failure_message=row["failure_message"],
-        attempts=row["attempts"], metadata=row["metadata"] or {},
+        attempts=row["attempts"], metadata=row["metadata"] or {}, date_basis=row.get("date_basis"),
     )

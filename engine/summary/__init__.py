@@ -16,6 +16,9 @@ _LAZY = {
     "GroupSummary": "engine.summary.daily",
     "call_defects": "engine.summary.daily",
     "daily_summary": "engine.summary.daily",
+    "day_drivers": "engine.summary.daily",
+    "day_inputs": "engine.summary.daily",
+    "facts_defects": "engine.summary.daily",
     "summarise": "engine.summary.daily",
     "CallDriver": "engine.summary.drivers",
     "call_drivers": "engine.summary.drivers",
@@ -23,7 +26,16 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
-    from engine.summary.daily import DailySummary, GroupSummary, call_defects, daily_summary, summarise
+    from engine.summary.daily import (
+        DailySummary,
+        GroupSummary,
+        call_defects,
+        daily_summary,
+        day_drivers,
+        day_inputs,
+        facts_defects,
+        summarise,
+    )
     from engine.summary.drivers import CallDriver, call_drivers, opening_text
 
 
@@ -39,6 +51,9 @@ __all__ = [
     "call_defects",
     "call_drivers",
     "daily_summary",
+    "day_drivers",
+    "day_inputs",
+    "facts_defects",
     "opening_text",
     "summarise",
 ]

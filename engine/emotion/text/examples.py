@@ -64,8 +64,10 @@ def _read_file(path: Path, language: str, labels: set[str]) -> list[tuple[str, s
     return pairs
 
 
-def load_examples(paths: list[str | Path], language: str, labels: list[str]) -> ExampleSet:
-    """Read and check the example files of one language; every label needs at least two sentences."""
+def load_examples(paths: list[str | Path], language: str, labels: list[str],
+                  every_label: bool = True) -> ExampleSet:
+    """Read and check the example files of one language; every label needs at least two sentences
+    (unless ``every_label`` is off: a centre's file that only adds to some labels, read on its own)."""
     files = [resolve_example_path(p) for p in paths]
     if not files:
         raise ConfigError(f"text_emotion.example_files.{language}: no example files configured")
@@ -76,7 +78,7 @@ def load_examples(paths: list[str | Path], language: str, labels: list[str]) -> 
         digest.update(path.read_bytes())
     counts = {label: sum(1 for _, lab in pairs if lab == label) for label in labels}
     thin = [label for label, n in counts.items() if n < 2]
-    if thin:
+    if thin and every_label:
         raise ConfigError(
             f"{', '.join(map(str, files))}: labels {thin} have fewer than two example sentences; "
             "every label the classifier predicts needs examples"

@@ -146,6 +146,18 @@ class VoiceEmotionModel:
     the all-languages population does. Measured on CASIA: one Mandarin speaker's statistics shrink another's
     small baseline better (four-class .708 against .686 at 10 utterances), but z-score a clip worse
     (.642 against .657 with no baseline)."""
+    spread_floor: np.ndarray | None = None
+    """Per column, the smallest standard deviation a speaker baseline is taken to have: the within-speaker
+    spread of calm conversational speech (``floor.py``; how it was measured: ``card["spread_floor"]``), so
+    that ordinary variation of a calm speaker is not blown up into emotion. None: no floor."""
+    floor_scale: float = 1.0
+    """Multiplier of ``spread_floor`` (``VoiceConfig.spread_floor``); 0 turns the floor off."""
+    neutral_prior: float = 0.0
+    """Largest pull (0-1) of a turn's label scores toward neutral, for a turn the head reads exactly as the
+    speaker's usual voice; it fades as the reading departs from it (``prior_distance``). Speaker mode only."""
+    prior_distance: float = 0.25
+    """Distance of a turn's scores from those of the speaker's usual voice (total variation, 0-1) at which
+    the pull toward neutral has fallen to exp(-1/2) of its largest."""
     card: dict[str, object] = field(default_factory=dict)
 
     # ---- vectors -------------------------------------------------------------------------------
@@ -188,6 +200,8 @@ class VoiceEmotionModel:
                 mean, std = baseline.shrunk_toward(self.prior(language), self.shrinkage)
             else:
                 mean, std = baseline.mean, baseline.std
+            if self.spread_floor is not None and self.floor_scale > 0:
+                std = np.fmax(std, self.floor_scale * self.spread_floor)
             return zscore(vectors, mean, std), "speaker"
         return zscore(vectors, population.mean, population.std), "clip"
 
@@ -201,11 +215,42 @@ class VoiceEmotionModel:
         key = language if language in self.emotion else "*"
         emotion_head, arousal_head = self.emotion[key][mode], self.arousal[key][mode]
         probs = self._fold(emotion_head.proba(z), emotion_head.classes)
+        if mode == "speaker" and self.neutral_prior > 0:
+            usual = self._fold(emotion_head.proba(np.zeros((1, z.shape[1]))), emotion_head.classes)
+            probs = self.toward_neutral(probs, usual)
         arousal = arousal_head.proba(z)[:, 1]
         if self.arousal_from_labels:
             high = probs[:, [LABELS.index(label) for label in LABELS if label in HIGH_AROUSAL]].sum(axis=1)
             arousal = (1.0 - self.arousal_from_labels) * arousal + self.arousal_from_labels * high
         return probs, arousal, mode
+
+    def toward_neutral(self, probs: np.ndarray, usual: np.ndarray) -> np.ndarray:
+        """Label scores pulled toward neutral by ``neutral_prior * exp(-d² / 2 prior_distance²)``, d the total
+        variation distance between a turn's scores and ``usual``, the head's scores for the speaker's usual
+        voice (the baseline mean itself).
+
+        A turn the head reads much as it reads the speaker's usual voice is weak evidence of any emotion, and
+        the normal state of a service call is neutral; a turn it reads differently keeps its scores (and its
+        arousal, which follows the labels through ``arousal_from_labels``). Measured in the head's output
+        rather than in the raw vector: every acted clip, neutral or furious, lies about one spread from its
+        actor's mean (RMS z-score 0.9-1.0, as calm call turns do), so raw distance would pull all alike."""
+        distance = 0.5 * np.abs(probs - usual).sum(axis=1)
+        pull = self.neutral_prior * np.exp(-0.5 * (distance / max(self.prior_distance, 1e-6)) ** 2)
+        neutral = np.zeros(len(LABELS))
+        neutral[LABELS.index("neutral")] = 1.0
+        return (1.0 - pull)[:, None] * probs + pull[:, None] * neutral
+
+    def configured(self, settings: object | None) -> VoiceEmotionModel:
+        """This head with a ``VoiceConfig``'s overrides of its floor and prior (None fields keep the head's own)."""
+        import dataclasses
+
+        if settings is None:
+            return self
+        changes = {name: float(value) for name, field_name in (("floor_scale", "spread_floor"),
+                                                                 ("neutral_prior", "neutral_prior"),
+                                                                 ("prior_distance", "prior_distance"))
+                   if (value := getattr(settings, field_name, None)) is not None}
+        return dataclasses.replace(self, **changes)
 
     @staticmethod
     def _fold(probs: np.ndarray, classes: Sequence[str]) -> np.ndarray:
@@ -250,6 +295,8 @@ class VoiceEmotionModel:
             "populations": {k: p.to_dict() for k, p in self.populations.items()},
             "shrinkage": self.shrinkage, "min_baseline": self.min_baseline,
             "min_population_speakers": self.min_population_speakers,
+            "spread_floor": None if self.spread_floor is None else self.spread_floor.astype(np.float32),
+            "neutral_prior": self.neutral_prior, "prior_distance": self.prior_distance,
             "card": self.card,
         }
 
@@ -270,6 +317,11 @@ class VoiceEmotionModel:
             populations={k: PopulationBaseline.from_dict(p) for k, p in data["populations"].items()},  # type: ignore[attr-defined]
             shrinkage=float(data["shrinkage"]), min_baseline=int(data["min_baseline"]),  # type: ignore[arg-type]
             min_population_speakers=int(data.get("min_population_speakers", 1)),  # type: ignore[call-overload]
+            # Heads fitted before the floor and the prior existed have neither.
+            spread_floor=None if data.get("spread_floor") is None
+            else np.asarray(data["spread_floor"], np.float64),
+            neutral_prior=float(data.get("neutral_prior", 0.0)),  # type: ignore[arg-type]
+            prior_distance=float(data.get("prior_distance", 0.25)),  # type: ignore[arg-type]
             card=dict(data.get("card", {})),  # type: ignore[arg-type]
         )
 
@@ -281,11 +333,12 @@ class VoiceEmotionModel:
         joblib.dump(self.to_dict(), path, compress=3)
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> VoiceEmotionModel:
-        """Load a fitted head; without a path, the one shipped with the engine."""
+    def load(cls, path: Path | str | None = None, settings: object | None = None) -> VoiceEmotionModel:
+        """Load a fitted head; without a path, the one shipped with the engine. ``settings``: a ``VoiceConfig``
+        whose ``spread_floor``, ``neutral_prior`` and ``prior_distance`` override the head's (``configured``)."""
         import joblib
 
         path = Path(path) if path else DEFAULT_HEAD
         if not path.exists():
             raise FileNotFoundError(f"no voice-emotion head at {path}; fit one with scripts/fit_voice_emotion.py")
-        return cls.from_dict(joblib.load(path))
+        return cls.from_dict(joblib.load(path)).configured(settings)

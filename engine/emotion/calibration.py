@@ -1,0 +1,69 @@
+"""The voice's opinion of a turn, relative to how that speaker usually sounds in the call.
+
+Why. The voice heads are fitted on acted corpora, where a speaker's clips span neutral to furious, so
+"the speaker's usual" that the head normalises against is the middle of an acted range: a calm caller
+on a service line, normalised that way, reads as mildly happy or fearful and rather aroused (measured on
+the calm real calls: median voice arousal 0.7, a third of turns voice-"angry" or "fear"). On a service
+call the normal state is neutral. So the voice is read as *evidence of a departure* from the speaker's
+usual in this call:
+
+- **labels**: the head's scores divided by the speaker's own mean scores over the call (a likelihood
+  ratio against their usual), times a conversational prior that is mostly neutral. A turn that sounds
+  like the rest of the speaker's turns gets the prior (neutral); a turn that sounds much angrier than
+  the speaker's usual gets "angry". The speaker's mean is shrunk toward a flat one by a pseudo-count of
+  turns, so a speaker with one or two turns is judged mostly on the raw head.
+- **arousal**: the conversational level plus the departure from the speaker's median, less a floor
+  of ordinary within-speaker variation: differences smaller than the floor say nothing.
+
+A speaker who is angry the whole call keeps their anger in the words (the text signal) and in the
+trajectory; what the voice adds here is *change*, which is what escalation, recovery and composure
+events are about.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+
+from engine.emotion.config import VoiceCalibrationConfig
+from engine.emotion.fusion import VoiceSignal
+
+
+def relative_to_speakers(voices: Sequence[VoiceSignal | None], speakers: Sequence[str],
+                         durations: Sequence[float], config: VoiceCalibrationConfig) -> list[VoiceSignal | None]:
+    """Each turn's voice signal re-read against its speaker's usual voice in the call (same order)."""
+    if not config.enabled:
+        return list(voices)
+    by_speaker: dict[str, list[int]] = defaultdict(list)
+    for i, (voice, speaker) in enumerate(zip(voices, speakers, strict=True)):
+        if voice is not None:
+            by_speaker[speaker].append(i)
+    result: list[VoiceSignal | None] = list(voices)
+    for indices in by_speaker.values():
+        labels = sorted({label for i in indices for label in voices[i].scores})  # type: ignore[union-attr]
+        scores = np.array([[voices[i].scores.get(label, 0.0) for label in labels]  # type: ignore[union-attr]
+                           for i in indices])
+        weights = np.array([min(1.0, durations[i] / config.full_seconds) for i in indices]) + 1e-6
+        flat = np.full(len(labels), 1.0 / len(labels))
+        usual = (weights @ scores + config.pseudo_turns * flat) / (weights.sum() + config.pseudo_turns)
+        prior = np.array([config.prior.get(label, config.prior_other) for label in labels])
+        arousals = np.array([voices[i].arousal for i in indices])  # type: ignore[union-attr]
+        # The median, shrunk toward the conversational level like the scores: one turn is its own usual
+        # only in part.
+        share = weights.sum() / (weights.sum() + config.pseudo_turns)
+        usual_arousal = share * float(np.median(arousals)) + (1 - share) * config.conversational_arousal
+        for row, i in enumerate(indices):
+            voice = voices[i]
+            assert voice is not None
+            ratio = scores[row] / np.maximum(usual, 1e-6)
+            posterior = prior * ratio ** config.strength
+            posterior /= posterior.sum()
+            departure = voice.arousal - usual_arousal
+            beyond = np.sign(departure) * max(0.0, abs(departure) - config.arousal_floor)
+            arousal = float(np.clip(config.conversational_arousal + config.arousal_gain * beyond, 0.0, 1.0))
+            result[i] = VoiceSignal({label: float(p) for label, p in zip(labels, posterior, strict=True)},
+                                    arousal, voice.mode, raw_scores=dict(voice.scores), raw_arousal=voice.arousal,
+                                    reliability=share)
+    return result
