@@ -128,7 +128,9 @@ class Transcriber:
     def detect_language(self, recording: Recording) -> tuple[str, float]:
         """Language of the call, from the loudest channel's first speech (multilingual model)."""
         name = self.asr.model if self._is_multilingual(self.asr.model) else self.asr.multilingual_model
-        loudest = int(np.argmax(recording.channel_levels_db)) if recording.channel_levels_db else 0
+        levels = recording.channel_levels_db
+        # Levels describe the channels as analysed; a recording mixed down after intake has fewer rows.
+        loudest = int(np.argmax(levels)) if levels and len(levels) == len(recording.samples) else 0
         language, probability, _ = self.model(name).detect_language(
             recording.samples[loudest], vad_filter=self.asr.vad_filter,
             language_detection_segments=self.asr.language_detection_segments,
