@@ -121,6 +121,10 @@ def plan(customer: list[str]) -> list[tuple[str, str, str, int]]:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="open (issue 14): the voice is read against the caller's usual voice in the "
+                   "call; with two of this caller's four turns angry (voice only, no words), anger is half their "
+                   "usual, the first angry turn is not read negative and the calming falls under the de-escalation "
+                   "thresholds (docs/emotion_calls.md, what is left)")
 def test_built_call_rising_to_anger_and_calming_has_escalation_and_de_escalation(shared_data, analyzer, tmp_path):
     path, turns = build(shared_data / "emotion" / "casia_dev", plan(["neutral", "angry", "angry", "neutral"]),
                         tmp_path / "escalating.wav")
@@ -131,10 +135,7 @@ def test_built_call_rising_to_anger_and_calming_has_escalation_and_de_escalation
 
     escalations = [e for e in analysis.events if e.kind == "escalation"]
     assert len(escalations) == 1
-    # The voice is read against the caller's usual voice in the call, and half of this caller's four turns
-    # are angry: the episode may start at the second angry turn (docs/emotion_calls.md, what is left).
-    evidence = [ev.start for ev in escalations[0].evidence]
-    assert evidence in ([customer[1].start, customer[2].start], [customer[2].start])
+    assert [ev.start for ev in escalations[0].evidence] == [customer[1].start, customer[2].start]
     assert escalations[0].severity in {"medium", "high"}
     calmed = [e for e in analysis.events if e.kind == "de_escalation"]
     assert len(calmed) == 1
