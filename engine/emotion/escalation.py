@@ -52,8 +52,12 @@ def intensity(emotion: Emotion) -> float:
 
 def severity(peak: Emotion, turns: int, config: EscalationConfig) -> str:
     """The highest configured severity whose level the peak's intensity (plus persistence) reaches."""
-    score = intensity(peak) + config.persistence_bonus * max(turns - 1, 0)
-    reached = [(level, name) for name, level in config.severity_levels.items() if score >= level]
+    return _band(intensity(peak) + config.persistence_bonus * max(turns - 1, 0), config.severity_levels)
+
+
+def _band(score: float, levels: dict[str, float]) -> str:
+    """The highest severity whose level ``score`` reaches ("info" below all of them)."""
+    reached = [(level, name) for name, level in levels.items() if score >= level]
     return max(reached)[1] if reached else "info"
 
 
@@ -174,11 +178,6 @@ def _converges(emotion: Emotion, config: EscalationConfig) -> bool:
     return words and voice
 
 
-def _confidence_severity(confidence: float, config: EscalationConfig) -> str:
-    reached = [(level, name) for name, level in config.agent_confidence_severity.items() if confidence >= level]
-    return max(reached)[1] if reached else "info"
-
-
 def agent_deteriorations(agent: Sequence[Turn], config: EscalationConfig) -> list[Event]:
     """Runs of agent turns markedly worse than the agent's own level, on converging evidence.
 
@@ -226,7 +225,7 @@ def agent_deteriorations(agent: Sequence[Turn], config: EscalationConfig) -> lis
         confidence = min(1.0, top.confidence + config.persistence_bonus * (len(run) - 1))
         why = "words and voice agree" if converging else f"sustained over {len(run)} turns"
         events.append(Event(
-            kind="agent_deterioration", severity=_confidence_severity(confidence, config),  # type: ignore[arg-type]
+            kind="agent_deterioration", severity=_band(confidence, config.agent_confidence_severity),  # type: ignore[arg-type]
             start=run[0].start, end=run[-1].end, speaker=run[0].speaker, evidence=[_evidence(t) for t in run],
             detail=f"agent from their level (valence {level_valence:+.2f}, arousal {level_arousal:.2f}) to "
                    f"{_fmt(top)} ('{top.label}' at {peak.start:.1f} s) over {len(run)} turn(s); {why}",
