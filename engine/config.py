@@ -16,8 +16,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engine.alerts.config import AlertsConfig
+from engine.cases.config import CasesConfig
 from engine.diarize.config import DiarizeConfig
 from engine.emotion.config import EmotionConfig
+from engine.redact.config import RedactConfig
 from engine.store.config import EventKindsConfig, SamplingConfig, StoreConfig
 from engine.summary.config import SummaryConfig
 from engine.web.config import WebConfig
@@ -137,7 +139,7 @@ class AsrConfig(Section):
 
 # Sections that say how a batch runs and where results go, not what an analysis contains: changing
 # them must not make a batch analyse every recording again.
-OPERATIONAL_SECTIONS = {"store", "alerts", "sampling", "summary", "event_kinds", "batch", "web"}
+OPERATIONAL_SECTIONS = {"store", "alerts", "sampling", "summary", "event_kinds", "batch", "web", "cases"}
 
 
 class ScoreConfig(Section):
@@ -160,6 +162,8 @@ class AppConfig(Section):
     event_kinds: EventKindsConfig = EventKindsConfig()
     batch: BatchConfig = BatchConfig()
     web: WebConfig = WebConfig()
+    redact: RedactConfig = RedactConfig()
+    cases: CasesConfig = CasesConfig()
     model_dirs: dict[str, str] = Field(
         default_factory=dict, description="extra named models: name -> local directory"
     )

@@ -172,6 +172,23 @@ class StageTiming(Record):
     seconds: float
 
 
+class RedactedSpan(Record):
+    """Where an entity was masked: its type and place, never its value."""
+
+    entity: str
+    start: float
+    end: float
+    channel: int | None = None
+
+
+class Redaction(Record):
+    """What redaction did to this call: counts per entity type, the spans, the redacted audio copy."""
+
+    counts: dict[str, int] = Field(default_factory=dict)
+    spans: list[RedactedSpan] = Field(default_factory=list)
+    audio: str | None = Field(None, description="path of the redacted copy of the recording")
+
+
 class CallAnalysis(Record):
     """Everything the engine knows about one call."""
 
@@ -185,7 +202,7 @@ class CallAnalysis(Record):
     trajectories: dict[str, list[TrajectoryPoint]] = Field(default_factory=dict)
     events: list[Event] = Field(default_factory=list)
     scorecard: Scorecard | None = None
-    case: dict[str, object] | None = None
+    redaction: Redaction | None = Field(None, description="set when redaction was on")
     timings: list[StageTiming] = Field(default_factory=list)
 
     def to_json(self, indent: int | None = None) -> str:

@@ -1,0 +1,1 @@
+"""The graded voice-case library: notable calls promoted into annotated training cases (``cases:``)."""
