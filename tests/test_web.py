@@ -255,6 +255,27 @@ def test_audio_is_served_only_for_stored_recordings_with_ranges(site):
         assert "root:" not in response.text
 
 
+def test_a_redacted_call_plays_its_redacted_copy_and_never_the_original(tmp_path):
+    from engine.record import RedactedSpan, Redaction
+    from tests.test_store import build_analysis
+
+    original = write_recording(tmp_path / "original.wav", seconds=2)
+    redacted = write_recording(tmp_path / "redacted.wav", seconds=3)
+    with Store.open(f"sqlite:///{tmp_path / 'r.db'}") as store:
+        for call_id, copy in (("masked-1", str(redacted)), ("masked-2", str(tmp_path / "gone.wav")),
+                              ("masked-3", None)):
+            analysis = build_analysis(call_id, source=str(original))
+            analysis.redaction = Redaction(counts={"card": 1}, audio=copy,
+                                           spans=[RedactedSpan(entity="card", start=1.0, end=1.5, channel=1)])
+            store.save_analysis(analysis)
+        with TestClient(create_app(store)) as client:
+            played = client.get("/audio/masked-1")
+            assert played.status_code == 200 and played.content == redacted.read_bytes()
+            for call_id in ("masked-2", "masked-3"):  # the copy is missing, or none was written: nothing plays
+                response = client.get(f"/audio/{call_id}")
+                assert response.status_code == 404 and response.content != original.read_bytes()
+
+
 def test_plotly_is_served_from_the_python_package_and_pages_load_nothing_from_outside(site):
     client, *_ = site
     js = client.get("/static/plotly.min.js", headers={"Accept-Encoding": "gzip"})

@@ -104,6 +104,7 @@ class WebApp:
         self.settings = settings
         self.audio_root = (audio_root or Path.cwd()).resolve()
         self.drivers_cache = views.DriversCache()
+        self._recordings: dict[str, Path | None] = {}
         self.templates = Jinja2Templates(env=template_environment())
 
     # -- rendering ------------------------------------------------------------------------------------
@@ -189,12 +190,28 @@ class WebApp:
         call = find_call(self.store, request.path_params["ref"])
         if call is None:
             return self.error(request, 404, "no call with this id in the store")
-        path = Path(call.source)
-        path = path if path.is_absolute() else self.audio_root / path
+        path = self.recording_path(call.call_key, call.source)
+        if path is None:
+            return self.error(request, 404, "the redacted copy of this call's recording is not on this server: "
+                                            "redaction was on, so the original is never served")
         if not path.is_file():
             return self.error(request, 404, "the recording of this call is not on this server")
         media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return FileResponse(path, media_type=media_type, headers={"cache-control": "private, max-age=3600"})
+
+    def recording_path(self, call_key: str, source: str) -> Path | None:
+        """The file to play: the redacted copy when redaction was on (None when it is missing), else the
+        recording the store names. Remembered per call: a player's range requests ask many times."""
+        if call_key not in self._recordings:
+            analysis = self.store.analysis(call_key)
+            redaction = analysis.redaction if analysis is not None else None
+            chosen = source if redaction is None else redaction.audio
+            if chosen is None:
+                self._recordings[call_key] = None
+            else:
+                path = Path(chosen)
+                self._recordings[call_key] = path if path.is_absolute() else self.audio_root / path
+        return self._recordings[call_key]
 
     def review_queue(self, request: Request) -> Response:
         reviewer = auth.signed_in_reviewer(request)
