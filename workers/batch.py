@@ -29,7 +29,7 @@ from engine.audio.decode import file_hash
 from engine.config import AppConfig
 from engine.errors import CallQAError, MissingFile
 from engine.record import CallAnalysis
-from engine.store import Store
+from engine.store import Store, call_key
 from workers.cluster import start_ray
 from workers.config import BatchConfig
 from workers.intake import BatchItem
@@ -64,6 +64,7 @@ class BatchReport:
     alerts_delivered: int = 0
     alerts_pending: int = 0
     interrupted: bool = False
+    cases_promoted: list[str] = field(default_factory=list)  # new voice-case candidates (engine/cases)
     calls_per_node: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -132,8 +133,11 @@ def run_batch(items: list[BatchItem], config: AppConfig, store: Store, batch: Ba
     done = store.done_hashes(config_hash)
     failed_before = set() if batch.retry_failed else store.failed_hashes(config_hash)
     todo: list[tuple[BatchItem, str]] = []
+    recordings: list[str] = []  # the batch's content hashes, for case promotion at the end
     for item in items:
         digest = _hash_or_none(item)
+        if digest is not None:
+            recordings.append(digest)
         if digest is None:
             error = MissingFile(item.path, "file not found or unreadable", "Check the path in the batch source")
             # A missing file has no content; its path stands in for the hash so a rerun does not repeat it.
@@ -147,6 +151,7 @@ def run_batch(items: list[BatchItem], config: AppConfig, store: Store, batch: Ba
     if progress:
         progress(report, None)
     if not todo:
+        _promote_cases(store, recordings, config, config_hash, report)
         report.wall_seconds = time.perf_counter() - started
         return report
 
@@ -171,7 +176,19 @@ def run_batch(items: list[BatchItem], config: AppConfig, store: Store, batch: Ba
         report.interrupted = True
     finally:
         report.wall_seconds = time.perf_counter() - started
+    if not report.interrupted:
+        _promote_cases(store, recordings, config, config_hash, report)
     return report
+
+
+def _promote_cases(store: Store, recordings: list[str], config: AppConfig, config_hash: str,
+                   report: BatchReport) -> None:
+    """The voice-case library's candidates among the batch's stored calls (``cases.enabled``)."""
+    if config.cases.enabled:
+        from engine.cases import promote_after_batch
+
+        report.cases_promoted = promote_after_batch(store, [call_key(h, config_hash) for h in recordings],
+                                                    config.cases, config.summary.drivers)
 
 
 def _store(outcome: Outcome, config: AppConfig, config_hash: str, store: Store, report: BatchReport) -> None:

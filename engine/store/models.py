@@ -206,3 +206,92 @@ class ReviewerRow(Base):
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     password_hash: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+# -- the voice-case library (engine/cases) ---------------------------------------------------------------
+# A case is keyed by an id derived from the recording's content hash (unique), not by the call key: the same
+# recording analysed under another configuration is the same case, promoted once. No foreign key to
+# ``calls``: a case (and its history) outlives the call row it was drafted from.
+
+
+class VoiceCaseRow(Base):
+    """A case candidate or library case: its status, kind, level, half and why it was promoted."""
+
+    __tablename__ = "voice_cases"
+    __table_args__ = (UniqueConstraint("content_hash", name="uq_voice_cases_content_hash"),)
+
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    call_key: Mapped[str] = mapped_column(KEY)
+    call_id: Mapped[str] = mapped_column(String(255))
+    agent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    call_date: Mapped[date | None] = mapped_column(Date, index=True)
+    language: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    driver: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), index=True)  # candidate | accepted | rejected | retired
+    level: Mapped[int | None] = mapped_column(Integer, index=True)
+    half: Mapped[str | None] = mapped_column(String(16), index=True)
+    grade: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    annotation_version: Mapped[int] = mapped_column(Integer)
+    decided_by: Mapped[str | None] = mapped_column(String(128))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+    updated_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class CaseAnnotationRow(Base):
+    """One version of a case's annotation: version 1 is the engine's draft, each trainer edit is the next."""
+
+    __tablename__ = "case_annotations"
+
+    case_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("voice_cases.case_id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str] = mapped_column(Text, default="")
+    annotation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class CaseHistoryRow(Base):
+    """What happened to a case, in order: promoted, accepted, rejected, edited, regraded, retired."""
+
+    __tablename__ = "case_history"
+
+    case_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("voice_cases.case_id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class AgentLevelRow(Base):
+    """An agent's level in the library (0: new, 5: top)."""
+
+    __tablename__ = "agent_levels"
+
+    agent_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime())
+
+
+class AgentAssessmentRow(Base):
+    """An agent's attempt at a level's test half, as a trainer recorded it; attempts count from 1."""
+
+    __tablename__ = "agent_assessments"
+
+    agent_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
+    level: Mapped[int] = mapped_column(Integer)
+    trainer: Mapped[str] = mapped_column(String(128))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # case id, question, kind, passed
+    passed: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    moved_up: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(DateTime())
