@@ -290,7 +290,8 @@ _RUDE = {"en": "Honestly, you should have read the manual before wasting our tim
 
 def _angry_line(language: str) -> Line:
     clip = ravdess_clip("angry") if language == "en" else None
-    text = RAVDESS_TEXT[1] if clip else ("What? This is unacceptable!" if language == "en" else "什么？太过分了！")
+    words = {"en": "What? This is unacceptable!", "zh": "什么？太过分了，真不像话！"}
+    text = RAVDESS_TEXT[1] if clip else words[language]
     return Line("customer", text, clip=clip, emotion="angry")
 
 

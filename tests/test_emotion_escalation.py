@@ -158,3 +158,13 @@ def test_agent_loud_greeting_read_angry_by_words_alone_is_not_deterioration():
     loud_hello = (-0.1, 0.8, "angry")
     turns = call(("agent", CALM), ("customer", CALM), ("agent", loud_hello), ("customer", CALM))
     assert "agent_deterioration" not in kinds(emotion_events(turns, CONFIG))
+
+
+def test_explicitly_hostile_words_after_a_calm_turn_escalate_however_small_the_step():
+    # "什么？太过分了，真不像话！" in a voice with no anger: frustrated, valence -0.40 after -0.07.
+    turns = call(("customer", (-0.07, 0.3, "neutral")), ("agent", CALM), ("customer", (-0.40, 0.3, "frustrated")))
+    assert emotion_events(turns, CONFIG) == []  # the step alone (0.33) is under the valence drop
+    hostile = turns[2].emotion.model_copy(update={"signals": {"text": {"label": "frustrated", "hostile": 1.0}}})
+    turns[2] = turns[2].model_copy(update={"emotion": hostile})
+    assert kinds(emotion_events(turns, CONFIG)) == ["escalation"]
+    assert emotion_events(turns, CONFIG.model_copy(update={"hostile_words_escalate": False})) == []

@@ -126,3 +126,16 @@ def test_explicitly_hostile_short_words_count_in_full():
                    voice("neutral", 0.6, arousal=0.4), duration=1.5)
     assert explicit.signals["text"]["weight"] > plain.signals["text"]["weight"]
     assert explicit.label == "frustrated" and explicit.confidence > plain.confidence
+
+
+def test_explicit_hostility_with_a_low_sad_voice_is_frustration_not_sadness():
+    # "什么？太过分了，真不像话！" in a synthetic voice with no anger in it: the words are hostile, the voice
+    # low and a little sad. Without the hostility flag the point lands on sadness; with it, frustration.
+    scores = {"angry": 0.26, "frustrated": 0.34, "sad": 0.23, "anxious": 0.02, "neutral": 0.11, "satisfied": 0.04}
+    low_sad_voice = voice("sad", 0.5, arousal=0.2)
+    plain = run(TextSignal(scores, -0.65, 8), low_sad_voice)
+    hostile = run(TextSignal(scores, -0.65, 8, explicit=True), low_sad_voice)
+    assert plain.label == "sad"
+    assert hostile.label in CONFIG.fusion.hostile_labels and hostile.confidence > 0
+    # The rule names a label; it does not invent a valence or arousal the signals did not give.
+    assert (hostile.valence, hostile.arousal) == (plain.valence, plain.arousal)

@@ -282,6 +282,11 @@ class FusionConfig(BaseModel):
         description="label -> (valence, arousal) centre: negative words with high arousal read angry, with low "
         "arousal frustrated or sad",
     )
+    hostile_labels: list[str] = Field(
+        default_factory=lambda: ["angry", "frustrated"],
+        description="explicitly hostile words (text_emotion.courtesy_files) name one of these labels, the likelier "
+        "of them: a calm or low voice shades hostility toward frustration, never into sadness or neutral",
+    )
     prototype_width: tuple[float, float] = Field(
         (0.35, 0.2), description="(valence, arousal) widths of the prototype kernels: smaller = the point decides more"
     )
@@ -363,6 +368,10 @@ class EscalationConfig(BaseModel):
     )
     lookback_turns: int = Field(
         3, ge=1, description="the calmer reference turn is at most this many customer turns back"
+    )
+    hostile_words_escalate: bool = Field(
+        True, description="a customer turn with explicitly hostile words (the courtesy files' `hostile` patterns) "
+        "after a turn that was not negative escalates, as an escalation label does"
     )
     min_turn_seconds: float = Field(
         0.5, ge=0, description="customer and agent turns shorter than this neither start nor end an episode"

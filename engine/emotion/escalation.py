@@ -68,11 +68,13 @@ def _negative(emotion: Emotion, config: EscalationConfig) -> bool:
 def _rise(reference: Emotion, now: Emotion, config: EscalationConfig) -> float:
     """How far past the thresholds ``now`` is from ``reference`` (>= 1 means escalated).
 
-    Turning angry from a turn that was not negative is an escalation whatever the size of the step.
+    Turning angry (or explicitly hostile in words) from a turn that was not negative is an escalation
+    whatever the size of the step.
     """
     rise = max((reference.valence - now.valence) / config.valence_drop,
                (now.arousal - reference.arousal) / config.arousal_rise)
-    if now.label in config.escalation_labels and not _negative(reference, config):
+    hostile = config.hostile_words_escalate and bool(now.signals.get("text", {}).get("hostile"))
+    if (now.label in config.escalation_labels or hostile) and not _negative(reference, config):
         rise = max(rise, 1.0)
     return rise
 

@@ -13,7 +13,9 @@ poorly (angry and happy are both loud); a SER model, where a centre has one, sit
    are mapped: happy -> satisfied, fear -> anxious …), and each label is then reweighted by how close
    its prototype (valence, arousal) lies to the fused point. That is where "negative words + high
    arousal -> angry" and "negative words + low arousal -> frustrated/sad" come from, without rules.
-4. One rule is explicit because the voice head is fooled by loud-but-fine speakers: when the words
+4. Explicitly hostile words ("this is unacceptable", "太过分了") are anger or frustration whatever the
+   voice's shade: the label is the likelier of ``hostile_labels``.
+5. One rule is explicit because the voice head is fooled by loud-but-fine speakers: when the words
    are not negative, the voice's "angry" counts only at ``voice_alone_anger`` probability or above.
 
 Every signal's opinion is kept in ``Emotion.signals`` so a reviewer sees who said what.
@@ -114,6 +116,7 @@ def _text_opinion(text: TextSignal, config: FusionConfig) -> _Opinion:
     record: dict[str, float | str] = {
         "label": text.label, "valence": round(text.valence, 4), "lexicon_valence": round(text.lexicon_valence, 4),
         "weight": round(weight, 4),
+        **({"hostile": 1.0} if text.explicit else {}),
         **{f"p_{k}": round(v, 4) for k, v in probs.items()},
     }
     return _Opinion(probs, text.valence, _expected(probs, TEXT_AROUSAL, 0.3), weight, record)
@@ -240,6 +243,8 @@ def fuse(
     posterior = {label: pooled[label] * (affinity.get(label, 0.0) + 1e-3) for label in OUR_LABELS}
     scores = _normalised(posterior) if total_weight > 0 else pooled
     label = max(scores, key=scores.__getitem__)
+    if text is not None and text.explicit and config.hostile_labels:
+        label = max(config.hostile_labels, key=lambda name: scores.get(name, 0.0))
     confidence = scores[label] * total_weight / (total_weight + config.confidence_prior)
     if label != "neutral" and "text" in opinions and ("voice" in opinions or "ser" in opinions):
         confidence *= _agreement(opinions, label, config)
