@@ -177,7 +177,9 @@ class AppConfig(Section):
 
     def hash(self) -> str:
         """Stable hash of everything that changes an analysis (not where it is stored or who is alerted)."""
-        payload = json.dumps(self.model_dump(mode="json", exclude=OPERATIONAL_SECTIONS), sort_keys=True)
+        # Redaction's settings matter only when it is on: turning it off gives the analysis it always gave.
+        excluded = OPERATIONAL_SECTIONS | (set() if self.redact.enabled else {"redact"})
+        payload = json.dumps(self.model_dump(mode="json", exclude=excluded), sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from engine.asr.transcriber import ProgressHook
     from engine.diarize import Diarizer
     from engine.emotion.stage import EmotionAnalyzer
+    from engine.redact import Redactor
     from engine.score import Standard
 
 
@@ -48,6 +49,7 @@ class Engine:
         self._diarizer: Diarizer | None = None
         self._standard: Standard | None = None
         self._emotion: EmotionAnalyzer | None = None
+        self._redactor: Redactor | None = None
 
     @property
     def transcriber(self) -> Transcriber:
@@ -82,6 +84,15 @@ class Engine:
             self._standard = load_standard(self.config.score.standard)
         return self._standard
 
+    @property
+    def redactor(self) -> Redactor:
+        """The entity rules, loaded (and validated) once."""
+        if self._redactor is None:
+            from engine.redact import Redactor
+
+            self._redactor = Redactor(self.config.redact)
+        return self._redactor
+
     def intake(self, path: Path | str, call_id: str | None = None,
                metadata: dict[str, str] | None = None) -> tuple[Recording, CallAnalysis]:
         started = time.perf_counter()
@@ -106,7 +117,10 @@ class Engine:
 
     def analyze(self, path: Path | str, call_id: str | None = None, metadata: dict[str, str] | None = None,
                 language: str | None = None, progress: ProgressHook | None = None) -> CallAnalysis:
-        """Every stage, in order: intake, transcription, diarization and roles, emotion, scoring."""
+        """Every stage, in order: intake, transcription, diarization and roles, emotion, scoring, redaction.
+
+        Redaction is last, so the checks see the words as said and everything written afterwards is masked.
+        """
         recording, analysis = self.intake(path, call_id=call_id, metadata=metadata)
         language = language or analysis.call.metadata.get("language") or None
         self.transcribe(recording, analysis, language=language, progress=progress)
@@ -120,6 +134,9 @@ class Engine:
                 self.emotion.run(analysis, recording)
         with timed(analysis, "score"):
             score_call(analysis, self.standard)
+        if self.config.redact.enabled:
+            with timed(analysis, "redact"):
+                self.redactor.run(analysis, recording)
         return analysis
 
 

@@ -86,6 +86,7 @@ def test_a_second_run_analyses_nothing(day, clean_run):
     result = _batch(day, clean_run)
     assert result.returncode == 0, result.stderr
     assert "analysed now               │ 0" in result.stdout.replace("┃", "│")
+    assert "new voice-case candidates  │ 0" in result.stdout.replace("┃", "│")  # promoted once, by the first run
     assert _rows(clean_run) == before
 
 

@@ -20,13 +20,21 @@ def register(app: typer.Typer) -> None:
         standard: str = typer.Option(None, "--standard", "-s",
                                      help="QA standard: five_point, qa_checklist, or a YAML path (default: config)"),
         out: Path = typer.Option(Path("out"), "--out", "-o", help="folder for <call id>.json"),
+        redact: bool = typer.Option(False, "--redact", help="mask card/ID/phone numbers, e-mails … in everything "
+                                    "written, and write a redacted audio copy (redact.enabled)"),
         config: Path = ConfigOption,
     ) -> None:
         """Transcribe, diarize, score: write each CallAnalysis as JSON and print a readable summary."""
-        overrides = {"score": {"standard": standard}} if standard else None
-        engine = Engine(config_or_exit(config, overrides))
+        overrides: dict = {}
+        if standard:
+            overrides["score"] = {"standard": standard}
+        if redact:
+            overrides["redact"] = {"enabled": True}
+        engine = Engine(config_or_exit(config, overrides or None))
         try:
             engine.standard  # noqa: B018  (load and validate the standard before any audio is decoded)
+            if engine.config.redact.enabled:
+                engine.redactor  # noqa: B018  (and the redaction rules)
         except ConfigError as exc:
             stderr.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
             raise typer.Exit(2) from None
@@ -36,7 +44,12 @@ def register(app: typer.Typer) -> None:
             analysis = engine.analyze(path)
             target = out / f"{analysis.call.call_id}.json"
             target.write_text(analysis.to_json(indent=2), encoding="utf-8")
-            typer.echo("\n".join(summary_lines(analysis)) + f"\n  -> {target}\n")
+            lines = summary_lines(analysis)
+            if engine.config.redact.enabled:
+                from engine.redact import redaction_summary
+
+                lines.append(redaction_summary(analysis.redaction))
+            typer.echo("\n".join(lines) + f"\n  -> {target}\n")
             return analysis
 
         try:

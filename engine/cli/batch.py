@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from engine.cli.common import ConfigOption, config_or_exit, report_error, stderr
+from engine.config import ConfigError
 from engine.store import Store
 
 
@@ -26,6 +27,7 @@ def _summary(report) -> Table:
         ("wall time", f"{report.wall_seconds:.1f} s"),
         ("real-time factor", f"{report.real_time_factor:.3f}"),
         ("alerts delivered / pending", f"{report.alerts_delivered} / {report.alerts_pending}"),
+        ("new voice-case candidates", str(len(report.cases_promoted))),  # callqa cases list
     ]
     if report.calls_per_node:
         # Where the work went: on a cluster, a node missing here did none.
@@ -47,6 +49,8 @@ def register(app: typer.Typer) -> None:
                                     "(default: a new Ray in this process, never a cluster already on the machine)"),
         workers: int = typer.Option(None, "--workers", "-w", help="analysis actors (default: one per CPU)"),
         standard: str = typer.Option(None, "--standard", help="QA standard name or YAML path"),
+        redact: bool = typer.Option(False, "--redact", help="mask card/ID/phone numbers, e-mails … before anything "
+                                    "is stored, and write redacted audio copies (redact.enabled)"),
         config: Path = ConfigOption,
     ) -> None:
         """Analyse every recording of SOURCE not analysed before; store results; alert as calls finish."""
@@ -59,7 +63,17 @@ def register(app: typer.Typer) -> None:
             overrides["batch"]["workers"] = workers
         if standard:
             overrides["score"] = {"standard": standard}
+        if redact:
+            overrides["redact"] = {"enabled": True}
         app_config = config_or_exit(config, overrides)
+        if app_config.redact.enabled:
+            from engine.redact.rules import load_rules
+
+            try:  # a bad rules file stops the batch before Ray starts, not in every actor
+                load_rules(app_config.redact)
+            except ConfigError as exc:
+                stderr.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+                raise typer.Exit(2) from None
 
         from workers.batch import run_batch, shutdown
         from workers.cluster import ClusterError
