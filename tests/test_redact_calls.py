@@ -164,6 +164,30 @@ def test_report_page_holds_no_value(redacted):
     assert [t[:80] for t in texts if redacted.leaks(t)] == []
 
 
+def test_case_export_holds_no_value_and_its_clip_is_the_redacted_copy(redacted, tmp_path):
+    from engine.cases import CaseRepository
+    from engine.cases.config import ExportConfig
+    from engine.cases.export import export_case
+    from engine.cases.records import VoiceCase
+
+    with Store.open(f"sqlite:///{tmp_path / 'cases.db'}") as store:
+        annotation, grade = CaseRepository(store).draft(redacted.analysis, driver="payment details")
+    info = redacted.analysis.call
+    case = VoiceCase(case_id="case-1", call_key=f"{info.content_hash}:x", call_id=info.call_id,
+                     language=annotation.language, kind="exemplary", status="accepted", level=grade.level,
+                     half="training", content_hash=info.content_hash, grade=grade, annotation=annotation)
+    export_case(case, redacted.analysis, tmp_path / "case.json", "json", ExportConfig())
+    exported = string_values(json.loads((tmp_path / "case.json").read_text(encoding="utf-8")))
+    assert [(s, redacted.leaks(s)) for s in exported if redacted.leaks(s)] == []
+    # Even asked for audio, the page plays the redacted copy (never the original).
+    export_case(case, redacted.analysis, tmp_path / "case.html", "html", ExportConfig(), with_audio=True)
+    html = (tmp_path / "case.html").read_text(encoding="utf-8")
+    assert 'src="data:audio/wav;base64,' in html and "redacted clip" in html
+    texts = [t for t in _page_texts(html) if not t.startswith("data:")]
+    assert any("[CARD]" in t or "[ID]" in t for t in texts)
+    assert [t[:80] for t in texts if redacted.leaks(t)] == []
+
+
 class _PageText(HTMLParser):
     """A page's text nodes, attribute values and JSON data; not the inlined libraries (plotly, app.js, css)."""
 

@@ -356,6 +356,21 @@ def test_report_command_writes_a_self_contained_file(site, tmp_path):
     assert result.exit_code == 2 and "not a callqa analysis" in result.output
 
 
+def test_a_redacted_calls_report_embeds_its_redacted_copy_only(tmp_path):
+    from engine.record import Redaction
+    from engine.web.standalone import recording_path
+    from tests.test_store import build_analysis
+
+    original = write_recording(tmp_path / "original.wav", seconds=1)
+    copy = write_recording(tmp_path / "redacted.wav", seconds=2)
+    analysis = build_analysis("masked", source=str(original))
+    assert recording_path(analysis) == original
+    analysis.redaction = Redaction(counts={"phone": 1}, audio=str(copy))
+    assert recording_path(analysis) == copy
+    analysis.redaction = Redaction(counts={"phone": 1}, audio=None)  # no copy written: nothing plays
+    assert recording_path(analysis) is None
+
+
 def test_reading_can_be_closed_to_signed_in_reviewers(tmp_path):
     from engine.web import WebConfig
 

@@ -181,3 +181,23 @@ def test_writes_without_signing_in_and_paths_out_of_the_store_are_refused(server
         body = response.read()
         connection.close()
         assert response.status == 404 and b"root:" not in body, path
+
+
+def test_a_case_page_plays_its_clip_seeks_from_a_time_and_draws_the_trajectories(server, page, tmp_path):
+    from engine.cases.repository import CaseRepository
+
+    base, store, _ = server
+    repo = CaseRepository(store)
+    repo.promote()
+    case = next(c for c in repo.candidates() if c.call_id == "billing-1")
+    _sign_in(page, base)  # redaction was off for this call: its clip plays for a signed-in reviewer only
+    page.goto(f"{base}/cases/{case.case_id}")
+    page.wait_for_function("document.getElementById('player').readyState >= 1")  # the clip, by range requests
+    page.wait_for_selector("#trajectories .main-svg")
+    offset = float(page.get_attribute("#player", "data-offset"))
+    turn = next(t for t in repo.case(case.case_id).annotation.turns if t.start > offset + 1)
+    page.click(f'#transcript button.t[data-seek="{turn.start}"]')
+    position = page.evaluate("document.getElementById('player').currentTime")
+    assert abs(position - (turn.start - offset)) <= 0.5  # the call's time, in the clip
+    page.screenshot(path=tmp_path / "case.png", full_page=True)
+    assert page.errors == [], page.errors

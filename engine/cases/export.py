@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from engine.cases.clip import AudioClip, cut_clip
 from engine.cases.config import ExportConfig
-from engine.cases.records import VoiceCase
+from engine.cases.records import Mark, VoiceCase
 from engine.cases.texts import load_texts
 from engine.record import CallAnalysis, Event
 from engine.score.context import clock
@@ -40,7 +40,8 @@ class Privacy:
     notice: str
 
 
-def _moments(case: VoiceCase) -> list[tuple[float, float]]:
+def case_moments(case: VoiceCase) -> list[tuple[float, float]]:
+    """The spans a case's clip is cut around: its reasons, marks and questions."""
     spans = [(r.start, r.end) for r in case.reasons if r.event_kind != "scorecard"]
     spans += [(m.start, m.end) for m in case.annotation.marks]
     spans += [(q.time, q.time) for q in case.annotation.questions]
@@ -76,7 +77,8 @@ def _family(kind: str, kinds: EventKindsConfig) -> str | None:
     return None
 
 
-def _trajectory_figure(analysis: CallAnalysis) -> dict[str, Any]:
+def trajectory_figure(analysis: CallAnalysis) -> dict[str, Any]:
+    """Both parties' valence over the call (plotly JSON), with escalations, defects and recoveries marked."""
     from engine.emotion.config import TrajectoryConfig
     from engine.emotion.trajectory import trajectories
     from engine.web.plots import emotion_trajectories
@@ -92,24 +94,40 @@ def _inline(text: str) -> Markup:
     return Markup(text.replace("</script", "<\\/script").replace("</style", "<\\/style"))
 
 
+def marks_by_turn(case: VoiceCase) -> dict[int, list[Mark]]:
+    """The annotation's marks under the turns they sit on (the transcript shows them there)."""
+    found: dict[int, list[Mark]] = {}
+    for mark in case.annotation.marks:
+        if mark.turn is not None:
+            found.setdefault(mark.turn, []).append(mark)
+    return found
+
+
+def case_css() -> str:
+    """The styles of the shared case body (``case_body.html``)."""
+    return (TEMPLATES / "case.css").read_text(encoding="utf-8")
+
+
+def case_environment() -> jinja2.Environment:
+    """Jinja2 over the case templates, autoescape on: transcripts are untrusted text."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["clock"] = clock
+    return env
+
+
 def render_case_html(case: VoiceCase, analysis: CallAnalysis, config: ExportConfig,
                      with_audio: bool = False) -> str:
     """The case page as one HTML file (opens offline)."""
     from engine.web.app import PLOTLY_JS
 
-    clip = cut_clip(analysis, _moments(case), config, allow_original=with_audio)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                             undefined=jinja2.StrictUndefined)
-    env.filters["clock"] = clock
-    marks_by_turn: dict[int, list[Any]] = {}
-    for mark in case.annotation.marks:
-        if mark.turn is not None:
-            marks_by_turn.setdefault(mark.turn, []).append(mark)
-    figure = json.dumps(_trajectory_figure(analysis), default=str).replace("</", "<\\/")
-    return env.get_template("case.html").render(
-        case=case, annotation=case.annotation, marks_by_turn=marks_by_turn,
+    clip = cut_clip(analysis, case_moments(case), config, allow_original=with_audio)
+    figure = json.dumps(trajectory_figure(analysis), default=str).replace("</", "<\\/")
+    return case_environment().get_template("case.html").render(
+        case=case, annotation=case.annotation, marks_by_turn=marks_by_turn(case),
         labels=load_texts(case.annotation.language).labels,
-        hide_answers=case.half == "test", privacy=privacy(analysis, clip, with_audio), clip=clip,
+        questions_mode="in_page" if case.half == "test" else "shown", privacy=privacy(analysis, clip, with_audio),
+        clip=clip, preload="auto", inline_css=_inline(case_css()),
         audio_url=(f"data:audio/wav;base64,{base64.b64encode(clip.wav).decode('ascii')}" if clip else None),
         figure=Markup(figure), inline_plotly=_inline(PLOTLY_JS.read_text(encoding="utf-8")),
         written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

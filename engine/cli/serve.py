@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from engine.cases.config import CasesConfig
 from engine.cli.common import ConfigOption, stderr
 from engine.cli.sample import open_store, sections
 from engine.store import EventKindsConfig, StoreConfig
@@ -19,12 +20,24 @@ def _store_config(config: Path | None, db: str | None) -> tuple[StoreConfig, dic
     from engine.web import WebConfig
 
     cfg = sections(config, {"store": StoreConfig, "summary": SummaryConfig, "event_kinds": EventKindsConfig,
-                            "web": WebConfig})
+                            "web": WebConfig, "cases": CasesConfig})
     store_cfg = cfg["store"]
     assert isinstance(store_cfg, StoreConfig)
     if db:
         store_cfg = store_cfg.model_copy(update={"url": db})
     return store_cfg, cfg
+
+
+def _check_case_rules(cases: CasesConfig) -> None:
+    """The case pages load the library's rules on first use: a bad rules file stops the server here instead."""
+    from engine.cases.config import load_case_rules
+    from engine.config import ConfigError
+
+    try:
+        load_case_rules(cases)
+    except ConfigError as exc:
+        stderr.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -38,17 +51,19 @@ def register(app: typer.Typer) -> None:
                                              "(default: the current folder)"),
         config: Path = ConfigOption,
     ) -> None:
-        """Dashboard, search, call reports with audio, and review in the browser, over the batch's store."""
+        """Dashboard, search, call reports with audio, review and the voice-case library in the browser."""
         import uvicorn
 
         from engine.web import create_app
 
         store_cfg, cfg = _store_config(config, db)
+        _check_case_rules(cfg["cases"])  # type: ignore[arg-type]
         store = open_store(store_cfg)
         if audio_root is not None and not audio_root.is_dir():
             stderr.print(f"[red]error:[/red] --audio-root {audio_root}: no such folder", markup=True, highlight=False)
             raise typer.Exit(2)
-        app_ = create_app(store, cfg["web"], cfg["summary"], cfg["event_kinds"], audio_root)  # type: ignore[arg-type]
+        app_ = create_app(store, cfg["web"], cfg["summary"], cfg["event_kinds"], audio_root,  # type: ignore[arg-type]
+                          cfg["cases"])  # type: ignore[arg-type]
         if host not in LOCAL_HOSTS:
             stderr.print(f"[yellow]warning:[/yellow] listening on {host}: other machines can reach this server; "
                          "put it behind HTTPS before calls leave this network", markup=True, highlight=False)

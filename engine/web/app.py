@@ -39,11 +39,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from engine.cases.config import CasesConfig
+from engine.cases.export import TEMPLATES as CASE_TEMPLATES
 from engine.store import EventKindsConfig, Store
 from engine.store.reviewing import acknowledge_alert
 from engine.store.sampling import draw_sample
 from engine.summary import SummaryConfig
 from engine.web import auth, views
+from engine.web.case_routes import CaseRoutes
 from engine.web.config import WebConfig
 from engine.web.report import clock
 
@@ -57,7 +60,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 
 def template_environment() -> jinja2.Environment:
     """Jinja2 with autoescape on for every template: transcripts and metadata are untrusted text."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+    # The case templates too: a case page shares its body with the exported case (``case_body.html``).
+    loader = jinja2.FileSystemLoader([HERE / "templates", CASE_TEMPLATES])
+    env = jinja2.Environment(loader=loader, autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.filters["clock"] = clock
     env.filters["score"] = lambda v: "–" if v is None else f"{v:.1f}"
@@ -99,10 +104,12 @@ def _plotly_gzipped() -> bytes:
 class WebApp:
     """The routes over one store; ``create_app`` wraps them in the middleware."""
 
-    def __init__(self, store: Store, settings: views.Settings, audio_root: Path | None = None) -> None:
+    def __init__(self, store: Store, settings: views.Settings, audio_root: Path | None = None,
+                 cases: CasesConfig | None = None) -> None:
         self.store = store
         self.settings = settings
         self.audio_root = (audio_root or Path.cwd()).resolve()
+        self.cases = CaseRoutes(self, cases)
         self.drivers_cache = views.DriversCache()
         self._recordings: dict[str, Path | None] = {}
         self.templates = Jinja2Templates(env=template_environment())
@@ -321,6 +328,7 @@ class WebApp:
             Route("/api/alerts/ack", self.acknowledge, methods=["POST"]),
             Route("/review/draw", self.draw, methods=["POST"]),
             Route("/static/plotly.min.js", self.plotly_js, methods=["GET"]),
+            *self.cases.routes(),
             Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
         ]
         return routes
@@ -370,11 +378,12 @@ def _review_from_form(form: dict[str, Any], analysis: Any) -> tuple[dict[str, An
 
 
 def create_app(store: Store, web: WebConfig | None = None, summary: SummaryConfig | None = None,
-               kinds: EventKindsConfig | None = None, audio_root: Path | None = None) -> ASGIApp:
-    """The ASGI application over ``store`` (which it does not close)."""
+               kinds: EventKindsConfig | None = None, audio_root: Path | None = None,
+               cases: CasesConfig | None = None) -> ASGIApp:
+    """The ASGI application over ``store`` (which it does not close); ``cases`` locates the case library's rules."""
     web = web or WebConfig()
     settings = views.Settings(web=web, summary=summary or SummaryConfig(), kinds=kinds or EventKindsConfig())
-    site = WebApp(store, settings, audio_root)
+    site = WebApp(store, settings, audio_root, cases)
     secret = web.secret or os.environ.get("CALLQA_WEB_SECRET") or secrets.token_urlsafe(32)
 
     @asynccontextmanager

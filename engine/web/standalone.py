@@ -30,7 +30,11 @@ def _inline(text: str) -> Markup:
 
 
 def recording_path(analysis: CallAnalysis, audio_root: Path | None = None) -> Path | None:
-    path = Path(analysis.call.source)
+    """The recording the report plays: the redacted copy when redaction was on (none when it is missing,
+    never the original), else the call's own recording."""
+    if analysis.redaction is not None and analysis.redaction.audio is None:
+        return None
+    path = Path(analysis.call.source if analysis.redaction is None else analysis.redaction.audio)
     if not path.is_absolute():
         path = (audio_root or Path.cwd()) / path
     return path if path.is_file() else None

@@ -121,7 +121,7 @@ class BadParameter(ValueError):
     """A query parameter a person typed wrong; the message says which and what is expected."""
 
 
-def _day(params: dict[str, str], name: str) -> date | None:
+def day_param(params: dict[str, str], name: str) -> date | None:
     value = params.get(name, "").strip()
     if not value:
         return None
@@ -145,7 +145,7 @@ def _number(params: dict[str, str], name: str) -> float | None:
 
 
 def parse_day(value: str | None) -> date | None:
-    return _day({"date": value or ""}, "date")
+    return day_param({"date": value or ""}, "date")
 
 
 def parse_filter(params: dict[str, str]) -> tuple[CallFilter, int]:
@@ -161,7 +161,7 @@ def parse_filter(params: dict[str, str]) -> tuple[CallFilter, int]:
     except ValueError:
         raise BadParameter("page: expected a whole number") from None
     text = {k: (params.get(k, "").strip() or None) for k in ("agent", "team", "verdict", "language", "q")}
-    flt = CallFilter(first_day=_day(params, "from"), last_day=_day(params, "to"), agent=text["agent"],
+    flt = CallFilter(first_day=day_param(params, "from"), last_day=day_param(params, "to"), agent=text["agent"],
                      team=text["team"], verdict=text["verdict"], min_score=_number(params, "min_score"),
                      max_score=_number(params, "max_score"), event=event, language=text["language"],
                      words=text["q"], status=status)

@@ -16,10 +16,13 @@
   }
 
   function seek(link) {
+    /* Times are the call's; a clip's player says where in the call it starts (data-offset). */
     var player = document.getElementById("player");
     var start = parseFloat(link.getAttribute("data-seek"));
     if (!player || !isFinite(start)) return false;
-    player.currentTime = start;
+    var at = start - (parseFloat(player.getAttribute("data-offset")) || 0);
+    if (at < 0 || (player.duration && at > player.duration)) return false;  /* outside the clip */
+    player.currentTime = at;
     var playing = player.play();
     if (playing && playing.catch) playing.catch(function () { /* autoplay refused: the position is set */ });
     return true;
