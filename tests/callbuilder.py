@@ -198,12 +198,37 @@ def load_clip(path: Path) -> np.ndarray:
     return _level(_trim(samples))
 
 
-def ravdess_clip(emotion: str, actor: int = 3, sentence: int = 1, intensity: int = 2) -> Path | None:
+def ravdess_clip(emotion: str, actor: int = 3, sentence: int = 1, intensity: int = 2,
+                 repetition: int = 1) -> Path | None:
     """A RAVDESS clip (``emotion`` as in its file names: neutral, calm, happy, sad, angry, fearful …)."""
     codes = {"neutral": 1, "calm": 2, "happy": 3, "sad": 4, "angry": 5, "fearful": 6, "disgust": 7, "surprised": 8}
     level = 1 if emotion == "neutral" else intensity
-    path = RAVDESS / f"03-01-{codes[emotion]:02d}-{level:02d}-{sentence:02d}-01-{actor:02d}.flac"
+    path = RAVDESS / f"03-01-{codes[emotion]:02d}-{level:02d}-{sentence:02d}-{repetition:02d}-{actor:02d}.flac"
     return path if path.exists() else None
+
+
+def one_voice_customer(script: list[Line], actor: int = 3) -> list[Line] | None:
+    """The script with every customer line spoken by one RAVDESS actor, in the line's emotion (calm lines
+    in the actor's neutral and calm takes, varied). A real customer has one voice; the built customer speaks
+    in espeak-ng and turns into an actor for an angry line, which mixed to mono is three voices
+    (docs/emotion_calls.md). The words become the actor's sentence. None without RAVDESS."""
+    ordinary = [("neutral", sentence, 1, repetition) for sentence in (1, 2) for repetition in (1, 2)]
+    ordinary += [("calm", sentence, 1, repetition) for sentence in (1, 2) for repetition in (1, 2)]
+    lines, turn = [], 0
+    for line in script:
+        if line.role != "customer":
+            lines.append(line)
+            continue
+        if line.emotion in (None, "neutral", "calm"):
+            emotion, sentence, intensity, repetition = ordinary[turn % len(ordinary)]
+            turn += 1
+        else:
+            emotion, sentence, intensity, repetition = line.emotion, 1, 2, 1
+        clip = ravdess_clip(emotion, actor, sentence, intensity, repetition)
+        if clip is None:
+            return None
+        lines.append(replace(line, text=RAVDESS_TEXT[sentence], clip=clip))
+    return lines
 
 
 RAVDESS_TEXT = {1: "Kids are talking by the door.", 2: "Dogs are sitting by the door."}

