@@ -11,8 +11,7 @@ The methods take and return the typed records of ``engine.cases.records``; a web
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -81,14 +80,6 @@ class AssessmentQuestion:
     question: Question
 
 
-def _insert(conn: Connection, table: Any) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
 def _drivers(pairs: Sequence[tuple[str, str]], config: DriversConfig) -> dict[str, str]:
     """Each call's driver label, from the call-driver grouping of the calls promoted together."""
     from engine.summary.drivers import NO_OPENING, call_drivers
@@ -109,18 +100,6 @@ class CaseRepository:
         self.config = config or CasesConfig()
         self.rules = rules or load_case_rules(self.config)
         self.drivers = drivers or DriversConfig()
-
-    # -- transactions ---------------------------------------------------------------------------------
-
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        with self.store.engine.connect().execution_options(callqa_immediate=True) as conn, conn.begin():
-            yield conn
-
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        with self.store.engine.connect() as conn, conn.begin():
-            yield conn
 
     # -- promotion ------------------------------------------------------------------------------------
 
@@ -145,7 +124,7 @@ class CaseRepository:
 
     def promote_analyses(self, calls: Sequence[tuple[StoredCall, CallAnalysis]]) -> PromotionReport:
         report = PromotionReport(considered=len(calls))
-        with self._read() as conn:
+        with self.store._read() as conn:
             known = set(conn.scalars(select(VoiceCaseRow.content_hash)))
         fresh: list[tuple[StoredCall, CallAnalysis, list[PromotionReason]]] = []
         for call, analysis in calls:
@@ -182,8 +161,8 @@ class CaseRepository:
             "reasons": [r.model_dump(mode="json") for r in reasons], "annotation_version": 1,
             "created_at": now, "updated_at": now,
         }
-        with self._write() as conn:
-            stmt = _insert(conn, VoiceCaseRow.__table__).values(**row).on_conflict_do_nothing()
+        with self.store._write() as conn:
+            stmt = self.store._insert(VoiceCaseRow.__table__).values(**row).on_conflict_do_nothing()
             if conn.execute(stmt.returning(VoiceCaseRow.case_id)).first() is None:
                 return False  # another process promoted this recording first
             conn.execute(CaseAnnotationRow.__table__.insert().values(
@@ -211,12 +190,12 @@ class CaseRepository:
             stmt = stmt.where(table.c.call_date == query.day)
         if query.driver:
             stmt = stmt.where(func.lower(table.c.driver).contains(query.driver.lower()))
-        with self._read() as conn:
+        with self.store._read() as conn:
             return [_summary(r) for r in conn.execute(stmt).mappings()]
 
     def case(self, case_id: str) -> VoiceCase | None:
         """A case with its current annotation, grade and history."""
-        with self._read() as conn:
+        with self.store._read() as conn:
             row = conn.execute(select(VoiceCaseRow.__table__).where(VoiceCaseRow.case_id == case_id)
                                ).mappings().first()
             if row is None:
@@ -232,7 +211,7 @@ class CaseRepository:
     def annotation_versions(self, case_id: str) -> list[AnnotationVersion]:
         stmt = (select(CaseAnnotationRow.__table__).where(CaseAnnotationRow.case_id == case_id)
                 .order_by(CaseAnnotationRow.version))
-        with self._read() as conn:
+        with self.store._read() as conn:
             return [AnnotationVersion(version=r["version"], author=r["author"], note=r["note"],
                                       created_at=r["created_at"], annotation=Annotation.model_validate(r["annotation"]))
                     for r in conn.execute(stmt).mappings()]
@@ -245,7 +224,7 @@ class CaseRepository:
         table = VoiceCaseRow.__table__
         stmt = (select(table.c.level, table.c.half, func.count()).where(table.c.status == "accepted")
                 .group_by(table.c.level, table.c.half))
-        with self._read() as conn:
+        with self.store._read() as conn:
             counts = {(level, half): n for level, half, n in conn.execute(stmt)}
         return level_status(counts, self.rules.library)
 
@@ -253,7 +232,7 @@ class CaseRepository:
 
     def accept(self, case_id: str, trainer: str, level: int | None = None) -> VoiceCase:
         """Into the library, at its grade's level (or ``level``), in its half by the seeded hash."""
-        with self._write() as conn:
+        with self.store._write() as conn:
             row = self._locked(conn, case_id)
             if row["status"] not in ("candidate", "rejected"):
                 raise CaseError(f"{case_id} is {row['status']}: only a candidate (or a rejected one) is accepted")
@@ -267,7 +246,7 @@ class CaseRepository:
     def reject(self, case_id: str, trainer: str, reason: str) -> VoiceCase:
         if not reason.strip():
             raise CaseError("a rejection needs a reason")
-        with self._write() as conn:
+        with self.store._write() as conn:
             row = self._locked(conn, case_id)
             if row["status"] != "candidate":
                 raise CaseError(f"{case_id} is {row['status']}: only a candidate is rejected (retire a library case)")
@@ -277,7 +256,7 @@ class CaseRepository:
 
     def edit(self, case_id: str, trainer: str, annotation: Annotation, note: str = "") -> VoiceCase:
         """A new version of the annotation; the earlier ones stay."""
-        with self._write() as conn:
+        with self.store._write() as conn:
             row = self._locked(conn, case_id)
             if row["status"] == "retired":
                 raise CaseError(f"{case_id} is retired: its annotation is kept as it was")
@@ -292,7 +271,7 @@ class CaseRepository:
     def regrade(self, case_id: str, trainer: str, level: int, note: str = "") -> VoiceCase:
         """The trainer's level over the engine's; the engine's reasons stay beside it."""
         new_level = _level(level)
-        with self._write() as conn:
+        with self.store._write() as conn:
             row = self._locked(conn, case_id)
             if row["status"] == "retired":
                 raise CaseError(f"{case_id} is retired")
@@ -304,7 +283,7 @@ class CaseRepository:
 
     def retire(self, case_id: str, trainer: str, reason: str) -> VoiceCase:
         """Out of the library; the case, its versions and history are kept."""
-        with self._write() as conn:
+        with self.store._write() as conn:
             row = self._locked(conn, case_id)
             if row["status"] != "accepted":
                 raise CaseError(f"{case_id} is {row['status']}: only a library case is retired")
@@ -317,13 +296,13 @@ class CaseRepository:
 
     def agents(self) -> list[AgentRecord]:
         """Every agent the store knows (from calls or a level already recorded), with level and assessments."""
-        with self._read() as conn:
+        with self.store._read() as conn:
             ids = set(conn.scalars(select(CallRow.agent_id).where(CallRow.agent_id.is_not(None)).distinct()))
             ids |= set(conn.scalars(select(AgentLevelRow.agent_id)))
         return [self.agent(a) for a in sorted(ids)]
 
     def agent(self, agent_id: str) -> AgentRecord:
-        with self._read() as conn:
+        with self.store._read() as conn:
             level = conn.scalar(select(AgentLevelRow.level).where(AgentLevelRow.agent_id == agent_id))
             rows = conn.execute(select(AgentAssessmentRow.__table__).where(AgentAssessmentRow.agent_id == agent_id)
                                 .order_by(AgentAssessmentRow.attempt)).mappings().all()
@@ -358,7 +337,7 @@ class CaseRepository:
         passed = sum(i.passed for i in items)
         moved_up = passed / len(items) >= self.rules.agents.pass_threshold
         now = utcnow()
-        with self._write() as conn:
+        with self.store._write() as conn:
             attempt = (conn.scalar(select(func.max(AgentAssessmentRow.attempt))
                                    .where(AgentAssessmentRow.agent_id == agent_id)) or 0) + 1
             conn.execute(AgentAssessmentRow.__table__.insert().values(
@@ -366,7 +345,8 @@ class CaseRepository:
                 items=[i.model_dump(mode="json") for i in items], passed=passed, total=len(items),
                 moved_up=moved_up, at=now))
             new_level = level if moved_up else current
-            stmt = _insert(conn, AgentLevelRow.__table__).values(agent_id=agent_id, level=new_level, updated_at=now)
+            stmt = self.store._insert(AgentLevelRow.__table__).values(agent_id=agent_id, level=new_level,
+                                                                      updated_at=now)
             conn.execute(stmt.on_conflict_do_update(index_elements=["agent_id"],
                                                     set_={"level": new_level, "updated_at": now}))
         return self.agent(agent_id).assessments[-1]
