@@ -134,15 +134,20 @@ class CaseRoutes:
         if case is None:
             return self.site.error(request, 404, f"no case {case_id} in the library")
         form = dict(await request.form())
+        return await self._write(request, lambda: action(case, trainer, form), f"/cases/{case_id}")
+
+    async def _write(self, request: Request, work: Any, back: str) -> Response:
+        """Run ``work()`` (a record back); a bad value is 400, a step the library refuses 409; then the
+        record (API) or a 303 to ``back`` (form)."""
         try:
-            changed: VoiceCase = await run_in_threadpool(action, case, trainer, form)
+            changed = await run_in_threadpool(work)
         except BadParameter as exc:
             return self.site.error(request, 400, str(exc))
         except CaseError as exc:
             return self.site.error(request, 409, str(exc))
         if _is_api(request):
             return JSONResponse(changed.model_dump(mode="json"))
-        return RedirectResponse(f"/cases/{case_id}", status_code=303)
+        return RedirectResponse(back, status_code=303)
 
     def _accept(self, case: VoiceCase, trainer: str, form: dict[str, Any]) -> VoiceCase:
         return self.repo.accept(case.case_id, trainer, views.parse_level(str(form.get("level", ""))))
@@ -196,16 +201,12 @@ class CaseRoutes:
         if page is None:
             return self.site.error(request, 404, f"no agent {agent_id} in the store")
         form = dict(await request.form())
-        try:
+
+        def record() -> Any:
             results = views.assessment_results(form, page.questions)
-            assessment = await run_in_threadpool(self.repo.record_assessment, agent_id, trainer, results)
-        except BadParameter as exc:
-            return self.site.error(request, 400, str(exc))
-        except CaseError as exc:
-            return self.site.error(request, 409, str(exc))
-        if _is_api(request):
-            return JSONResponse(assessment.model_dump(mode="json"))
-        return RedirectResponse(f"/agents/{quote(agent_id)}", status_code=303)
+            return self.repo.record_assessment(agent_id, trainer, results)
+
+        return await self._write(request, record, f"/agents/{quote(agent_id)}")
 
     def routes(self) -> list[Route]:
         actions = {"accept": self._accept, "reject": self._reject, "regrade": self._regrade,
