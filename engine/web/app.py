@@ -49,6 +49,7 @@ from engine.web import auth, views
 from engine.web.case_routes import CaseRoutes
 from engine.web.config import WebConfig
 from engine.web.report import clock
+from engine.web.standalone import recording_file
 
 HERE = Path(__file__).resolve().parent
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -212,12 +213,7 @@ class WebApp:
         if call_key not in self._recordings:
             analysis = self.store.analysis(call_key)
             redaction = analysis.redaction if analysis is not None else None
-            chosen = source if redaction is None else redaction.audio
-            if chosen is None:
-                self._recordings[call_key] = None
-            else:
-                path = Path(chosen)
-                self._recordings[call_key] = path if path.is_absolute() else self.audio_root / path
+            self._recordings[call_key] = recording_file(source, redaction, self.audio_root)
         return self._recordings[call_key]
 
     def review_queue(self, request: Request) -> Response:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from markupsafe import Markup
 
-from engine.record import CallAnalysis
+from engine.record import CallAnalysis, Redaction
 from engine.store import EventKindsConfig, StoredCall
 from engine.web.config import WebConfig
 from engine.web.report import build_report
@@ -29,15 +29,20 @@ def _inline(text: str) -> Markup:
     return Markup(text.replace("</script", "<\\/script").replace("</style", "<\\/style"))
 
 
-def recording_path(analysis: CallAnalysis, audio_root: Path | None = None) -> Path | None:
-    """The recording the report plays: the redacted copy when redaction was on (none when it is missing,
-    never the original), else the call's own recording."""
-    if analysis.redaction is not None and analysis.redaction.audio is None:
+def recording_file(source: str, redaction: Redaction | None, audio_root: Path | None = None) -> Path | None:
+    """The recording a call may play: the redacted copy when redaction was on (None when none was written,
+    never the original), else the call's own recording; relative paths under ``audio_root``."""
+    chosen = source if redaction is None else redaction.audio
+    if chosen is None:
         return None
-    path = Path(analysis.call.source if analysis.redaction is None else analysis.redaction.audio)
-    if not path.is_absolute():
-        path = (audio_root or Path.cwd()) / path
-    return path if path.is_file() else None
+    path = Path(chosen)
+    return path if path.is_absolute() else (audio_root or Path.cwd()) / path
+
+
+def recording_path(analysis: CallAnalysis, audio_root: Path | None = None) -> Path | None:
+    """The recording the report plays (``recording_file``), when it is on this machine."""
+    path = recording_file(analysis.call.source, analysis.redaction, audio_root)
+    return path if path is not None and path.is_file() else None
 
 
 def audio_source(analysis: CallAnalysis, mode: AudioMode, audio_root: Path | None = None) -> str | None:
