@@ -6,8 +6,8 @@
     .venv/bin/python bench/bench_voice_emotion.py --skip-cost --jobs 2
 
 Protocol (``engine/emotion/voice/selection.py``; no speaker is ever both fitted on, or chosen on, and scored):
-- outer folds: RAVDESS actors 01-03, 04-06, 07-09, 10-12, and each CASIA speaker; each fitted on every
-  other speaker of both corpora;
+- outer folds: each RAVDESS actor and each CASIA speaker alone (``--folds 4``: RAVDESS actors three at a
+  time); each fitted on every other speaker of both corpora;
 - inside each outer fold the recipe's search space (layers, prosody weight, C, calm class, arousal mix)
   is decided by an inner leave-speakers-out split of that fold's training speakers; the simplest
   candidate within one standard error of the best is taken;
@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-cost", action="store_true")
     parser.add_argument("--skip-curve", action="store_true")
     parser.add_argument("--jobs", type=int, default=1, help="outer folds evaluated at once (processes)")
+    parser.add_argument("--folds", type=int, default=12,
+                        help="outer folds per corpus, of whole speakers (12: each RAVDESS actor alone; 4: three at "
+                             "a time)")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args(argv)
     if not SHARED.exists():
@@ -115,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
 
     rows = ravdess_rows(SHARED / "ravdess_dev") + casia_rows(SHARED / "casia_dev")
     options, space = search_from_args(args)
-    bank = FeatureBank.extract(rows, options.encoder, space.extracted_layers)
+    bank = FeatureBank.extract(rows, options.encoder, space.extracted_layers, trim=options.speech_trim)
     layers = ["+".join(map(str, chosen)) for chosen in space.layer_sets]
     print(f"recipe {args.recipe}: encoder {options.encoder}, candidate layers {layers}, "
           f"prosody weights {list(space.prosody_weights)}, C {list(space.c_grid)}, "
@@ -125,7 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.time()
     results: dict[str, object] = {"recipe": args.recipe, "encoder": options.encoder,
                                   "search_space": dataclasses.asdict(space)}
-    report = nested_evaluation(bank, options, space, log=lambda line: print(line, file=sys.stderr), n_jobs=args.jobs)
+    report = nested_evaluation(bank, options, space, args.folds, log=lambda line: print(line, file=sys.stderr),
+                               n_jobs=args.jobs)
     figures = report.figures()
     print_report(figures, report.choices())
     results["figures"], results["outer_folds"] = figures, report.choices()

@@ -4,13 +4,16 @@
     .venv/bin/python scripts/emotion_manifests.py casia ../shared/data/emotion/casia_dev -o /tmp/casia.csv
     .venv/bin/python scripts/fit_voice_emotion.py /tmp/ravdess.csv /tmp/casia.csv
 
-Manifests are CSV or JSONL with path, speaker, label, language, corpus (any number of corpora).
+Manifests are CSV or JSONL with path, speaker, label, language, corpus (any number of corpora). A recipe
+with ``speech_trim`` (the English one) cuts each clip to its speech before its features are made, as the
+engine's turns are (``--whole-clips``: keep the silence).
 Features are cached under ``<CALLQA_CACHE>/features`` (file hash + extractor settings), so a refit
 after the first extraction takes seconds to minutes, not an hour.
 
 Evaluation is nested leave-speaker-out (``engine/emotion/voice/selection.py``): each corpus's
-speakers make up to ``--folds`` outer folds (RAVDESS actors 01-12: four of three; CASIA: one per
-speaker); for each, the recipe's search space (encoder layers, prosody weight, C, calm class,
+speakers make up to ``--folds`` outer folds (default 12: each RAVDESS actor alone, so that each outer head
+is fitted on 11 of the 12 actors the shipped head is fitted on; ``--folds 4``: actors three at a time; CASIA:
+one per speaker); for each, the recipe's search space (encoder layers, prosody weight, C, calm class,
 arousal mix) is decided by an inner leave-speakers-out split of the *other* speakers only, a head
 is fitted on them with that choice and the fold is scored, in both modes: ``speaker`` (per-speaker
 normalisation over the speaker's clips) and ``clip`` (no baseline). Only these outer figures are
@@ -103,8 +106,8 @@ def card(clips: ClipSet, options: FitOptions, report: dict[str, dict[str, float]
         "data": corpora,
         "licence_note": "The head's weights are fitted on the corpora above and carry their terms: "
                         "non-commercial / research use unless refitted on data licensed for the product.",
-        "evaluation": {"protocol": "nested leave-speaker-out: outer folds of whole speakers per corpus (RAVDESS "
-                                   "01-03, 04-06, 07-09, 10-12; each CASIA speaker), settings chosen by an inner "
+        "evaluation": {"protocol": "nested leave-speaker-out: outer folds of whole speakers per corpus (each "
+                                   "held out alone; see outer_folds), settings chosen by an inner "
                                    "leave-speakers-out split of each fold's training speakers only; speaker = "
                                    "per-speaker normalisation over the speaker's clips, clip = no baseline",
                        "figures": report, **nested},
@@ -129,6 +132,8 @@ def add_recipe_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prosody-weight", type=float)
     parser.add_argument("--c-grid", help="candidate C values, comma-separated (chosen inside the training speakers)")
     parser.add_argument("--threads", type=int, default=0, help="encoder CPU threads (0: the library chooses)")
+    parser.add_argument("--whole-clips", action="store_true",
+                        help="use the clips whole, silence and all, instead of cutting them to their speech")
 
 
 def recipe_from_args(args: argparse.Namespace) -> tuple[EncoderConfig, FitOptions]:
@@ -144,6 +149,8 @@ def recipe_from_args(args: argparse.Namespace) -> tuple[EncoderConfig, FitOption
         recipe["block_weights"] = {"encoder": 1.0, "prosody": args.prosody_weight}
     if args.c_grid:
         recipe["c_grid"] = tuple(float(c) for c in args.c_grid.split(","))
+    if args.whole_clips:
+        recipe["speech_trim"] = None
     options = FitOptions(blocks=tuple(b.strip() for b in args.blocks.split(",") if b.strip()),
                          encoder_input=args.encoder_input, **recipe)  # type: ignore[arg-type]
     encoder = EncoderConfig(model=options.encoder, threads=args.threads, input=args.encoder_input,
@@ -172,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("manifests", nargs="+", type=Path)
     add_recipe_arguments(parser)
-    parser.add_argument("--folds", type=int, default=4,
+    parser.add_argument("--folds", type=int, default=12,
                         help="outer folds per corpus, of whole speakers (0: no evaluation)")
     parser.add_argument("--out", type=Path, help="where the head goes (default: the recipe's shipped head)")
     parser.add_argument("--no-save", action="store_true", help="evaluate only")
@@ -190,7 +197,8 @@ def main(argv: list[str] | None = None) -> None:
         if done % 100 == 0 or done == total:
             print(f"  {done}/{total}", file=sys.stderr)
 
-    bank = FeatureBank.extract(rows, options.encoder, space.extracted_layers, args.threads, progress=progress)
+    bank = FeatureBank.extract(rows, options.encoder, space.extracted_layers, args.threads, progress=progress,
+                               trim=options.speech_trim)
     report: dict[str, dict[str, float]] = {}
     nested: dict[str, object] = {"search_space": dataclasses.asdict(space)}
     if args.folds > 1:
@@ -212,7 +220,8 @@ def main(argv: list[str] | None = None) -> None:
     options = selection.choice.options(options, dims)
     model = fit_voice_model(clips, options)
     encoder = EncoderConfig(model=options.encoder, threads=args.threads, layers=options.encoder_layers)
-    extractor = {"encoder": encoder.cache_key(), "prosody": ProsodyConfig().cache_key()}
+    extractor = {"encoder": encoder.cache_key(), "prosody": ProsodyConfig().cache_key(),
+                 "trim": options.speech_trim.cache_key() if options.speech_trim else None}
     model.card = card(clips, options, report, model.card.get("fit", {}), extractor, nested)
     model.card["recipe"] = args.recipe
     model.save(out)

@@ -351,7 +351,7 @@ def test_each_shipped_recipe_meets_its_issue_targets_on_speakers_it_never_heard(
     options, space = search_from_args(parser.parse_args(["--recipe", recipe]))  # as the fitting script does
     folder = SHARED / "emotion"
     rows = ravdess_rows(folder / "ravdess_dev") + casia_rows(folder / "casia_dev")
-    bank = FeatureBank.extract(rows, options.encoder, space.extracted_layers)
+    bank = FeatureBank.extract(rows, options.encoder, space.extracted_layers, trim=options.speech_trim)
     # en: the bench's first RAVDESS fold (actors 01-03); multilingual: CASIA speaker liuchanhg
     corpus, speakers = next(fold for fold in corpus_folds(bank.clips)
                             if fold[0] == ("ravdess" if recipe == "en" else "casia"))
@@ -696,3 +696,68 @@ def test_floor_and_prior_survive_the_file_and_a_voice_config_overrides_them(
     assert configured.prior_distance == again.prior_distance  # None in the config: the head's own
     with pytest.raises(ValueError):
         VoiceConfig(neutral_prior=1.5)
+
+
+# ---- cutting training clips to their speech ------------------------------------------------------
+def _tone_in_silence(lead: float, tone: float, tail: float) -> np.ndarray:
+    t = np.arange(int(tone * SR)) / SR
+    voiced = (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+    rng = np.random.default_rng(0)
+    floor = lambda seconds: (rng.normal(size=int(seconds * SR)) * 1e-5).astype(np.float32)  # noqa: E731
+    return np.concatenate([floor(lead), voiced, floor(tail)])
+
+
+def test_speech_trim_keeps_the_speech_and_a_little_air_and_leaves_silence_whole() -> None:
+    from engine.emotion.voice.features import SpeechTrim
+
+    audio = _tone_in_silence(1.0, 1.5, 0.8)
+    cut = SpeechTrim(top_db=40.0, pad_seconds=0.15).apply(audio)
+    assert abs(len(cut) / SR - (1.5 + 2 * 0.15)) < 0.06
+    assert np.abs(cut).max() == np.abs(audio).max()
+    silent = np.zeros(SR, np.float32)
+    assert len(SpeechTrim().apply(silent)) == SR
+    assert SpeechTrim.from_dict(SpeechTrim(30.0, 0.1).cache_key()) == SpeechTrim(30.0, 0.1)
+    assert SpeechTrim.from_dict(None) is None
+
+
+def test_trimmed_clips_are_cached_apart_and_match_the_speech_alone(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    from engine.emotion.voice.features import FeatureCache, SpeechTrim, prosody_vectors
+    from engine.emotion.voice.prosody import ProsodyConfig
+
+    audio = _tone_in_silence(1.2, 1.0, 1.0)
+    sf.write(tmp_path / "clip.wav", audio, SR)
+    trim = SpeechTrim()
+    sf.write(tmp_path / "speech.wav", trim.apply(audio), SR)
+    cache = FeatureCache(tmp_path / "cache")
+    whole = prosody_vectors([tmp_path / "clip.wav"], ProsodyConfig(), cache)
+    trimmed = prosody_vectors([tmp_path / "clip.wav"], ProsodyConfig(), cache, trim=trim)
+    speech = prosody_vectors([tmp_path / "speech.wav"], ProsodyConfig(), cache)
+    names = feature_names()
+    active = names.index("active_fraction")
+    assert trimmed[0, active] > whole[0, active] + 0.2  # silence no longer counted in the clip
+    np.testing.assert_allclose(trimmed, speech, atol=1e-5, equal_nan=True)
+    assert len(list((tmp_path / "cache").iterdir())) == 2  # one folder per extractor setting, trim included
+
+
+def test_a_head_fitted_on_trimmed_clips_trims_a_whole_file_clip_the_same_way(
+    tmp_path: Path, toy: tuple[ClipSet, VoiceEmotionModel],
+) -> None:
+    import dataclasses
+
+    from engine.emotion.voice.features import SpeechTrim, VoiceFeatureExtractor
+
+    _, model = toy
+    trimmed = dataclasses.replace(model, blocks=("prosody",), clip_trim=SpeechTrim().cache_key())
+    trimmed.save(tmp_path / "h.joblib")
+    again = VoiceEmotionModel.load(tmp_path / "h.joblib")
+    assert again.clip_trim == SpeechTrim().cache_key()
+    extractor = VoiceFeatureExtractor.for_head(again)
+    assert extractor.trim == SpeechTrim()
+    audio = _tone_in_silence(1.0, 1.0, 1.0)
+    np.testing.assert_allclose(extractor.clip(audio).prosody, prosody_vector(SpeechTrim().apply(audio)),
+                               equal_nan=True)
+    assert VoiceFeatureExtractor.for_head(model).trim is None  # a head of whole clips keeps clips whole
+    np.testing.assert_allclose(VoiceFeatureExtractor.for_head(dataclasses.replace(model, blocks=("prosody",)))
+                               .clip(audio).prosody, prosody_vector(audio), equal_nan=True)

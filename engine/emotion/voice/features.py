@@ -42,6 +42,40 @@ class VoiceFeatures:
         return value
 
 
+@dataclass(frozen=True)
+class SpeechTrim:
+    """Leading and trailing silence cut off a clip before its features are made.
+
+    The engine's turns are bounded by their words (ASR timings), while acted corpus clips hold about a
+    second of studio silence around a two-second line (RAVDESS: 3.7 s on average, 2.5 s once trimmed).
+    Pooled over the whole clip, that silence dilutes the encoder's mean and standard deviation with
+    states no call turn has. A head fitted on trimmed clips sees what it will score; ``callqa emotion``
+    trims a whole-file clip the same way for such a head. Measured in docs/voice_emotion.md.
+    """
+
+    top_db: float = 40.0
+    """Frames quieter than this many dB under the clip's loudest are silence (``librosa.effects.trim``)."""
+    pad_seconds: float = 0.15
+    """Kept on each side of the speech, as a turn's word timings keep a little air."""
+
+    def apply(self, audio: np.ndarray, rate: int = SAMPLE_RATE) -> np.ndarray:
+        """The clip from its first to its last non-silent frame, padded; a clip with no sound stays whole."""
+        import librosa
+
+        if len(audio) == 0 or not np.any(audio):
+            return audio
+        _, (start, end) = librosa.effects.trim(audio, top_db=self.top_db, frame_length=512, hop_length=128)
+        pad = round(self.pad_seconds * rate)
+        return audio[max(0, start - pad): min(len(audio), end + pad)]
+
+    def cache_key(self) -> dict[str, float]:
+        return {"top_db": self.top_db, "pad_seconds": self.pad_seconds}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, float] | None) -> SpeechTrim | None:
+        return None if data is None else cls(float(data["top_db"]), float(data["pad_seconds"]))
+
+
 def load_clip(path: Path | str) -> np.ndarray:
     """A clip as 16 kHz mono float32 (the corpora here are 16 kHz; others are resampled)."""
     import soundfile as sf
@@ -87,18 +121,25 @@ def _cached(
     compute: Callable[[np.ndarray], np.ndarray],
     cache: FeatureCache,
     progress: ProgressHook | None,
+    trim: SpeechTrim | None = None,
 ) -> np.ndarray:
     vectors: list[np.ndarray] = []
     for i, path in enumerate(paths):
         key = file_hash(Path(path))
         vector = cache.get(config_name, key)
         if vector is None:
-            vector = compute(load_clip(path))
+            audio = load_clip(path)
+            vector = compute(trim.apply(audio) if trim else audio)
             cache.put(config_name, key, vector)
         vectors.append(vector)
         if progress:
             progress(i + 1, len(paths))
     return np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)
+
+
+def _config_name(kind: str, key: dict[str, object], trim: SpeechTrim | None) -> str:
+    """The cache folder of an extractor's settings (and of the trim, when clips are trimmed)."""
+    return FeatureCache.config_name(kind, key if trim is None else {**key, "trim": trim.cache_key()})
 
 
 def encoder_vectors(
@@ -107,8 +148,10 @@ def encoder_vectors(
     cache: FeatureCache | None = None,
     progress: ProgressHook | None = None,
     extractor: EncoderFeatures | None = None,
+    trim: SpeechTrim | None = None,
 ) -> np.ndarray:
-    """Pooled encoder vectors of clips, one row each; the model is loaded only if a clip is not cached."""
+    """Pooled encoder vectors of clips (trimmed first when ``trim`` is given), one row each; the model is
+    loaded only if a clip is not cached."""
     cache = cache or FeatureCache()
     holder: list[EncoderFeatures] = [extractor] if extractor else []
 
@@ -117,7 +160,7 @@ def encoder_vectors(
             holder.append(EncoderFeatures(config))
         return holder[0].for_clip(audio)
 
-    return _cached(paths, FeatureCache.config_name("encoder", config.cache_key()), compute, cache, progress)
+    return _cached(paths, _config_name("encoder", config.cache_key(), trim), compute, cache, progress, trim)
 
 
 def prosody_vectors(
@@ -125,16 +168,12 @@ def prosody_vectors(
     config: ProsodyConfig,
     cache: FeatureCache | None = None,
     progress: ProgressHook | None = None,
+    trim: SpeechTrim | None = None,
 ) -> np.ndarray:
-    """Prosody vectors of clips, one row each."""
+    """Prosody vectors of clips (trimmed first when ``trim`` is given), one row each."""
     cache = cache or FeatureCache()
-    return _cached(
-        paths,
-        FeatureCache.config_name("prosody", config.cache_key()),
-        lambda audio: prosody_vector(audio, config),
-        cache,
-        progress,
-    )
+    return _cached(paths, _config_name("prosody", config.cache_key(), trim),
+                   lambda audio: prosody_vector(audio, config), cache, progress, trim)
 
 
 class VoiceFeatureExtractor:
@@ -151,6 +190,7 @@ class VoiceFeatureExtractor:
         encoder: EncoderConfig | None = None,
         prosody: ProsodyConfig | None = None,
         whisper: object | None = None,
+        trim: SpeechTrim | None = None,
     ) -> None:
         unknown = set(blocks) - {"encoder", "prosody"}
         if unknown:
@@ -158,6 +198,8 @@ class VoiceFeatureExtractor:
         self.blocks = tuple(blocks)
         self.encoder_config = encoder or EncoderConfig()
         self.prosody_config = prosody or ProsodyConfig()
+        self.trim = trim
+        """How a whole clip is cut to its speech (``clip``), as the head's training clips were; turns are not."""
         self._whisper = whisper
         self._encoder: EncoderFeatures | None = None
 
@@ -167,7 +209,8 @@ class VoiceFeatureExtractor:
         """The extractor whose vectors ``head`` (a ``VoiceEmotionModel``) was fitted on."""
         config = EncoderConfig(model=head.encoder, input=head.encoder_input, threads=threads,  # type: ignore[attr-defined]
                                layers=tuple(head.encoder_layers), device=device)  # type: ignore[attr-defined]
-        return cls(blocks=head.blocks, encoder=config, whisper=whisper)  # type: ignore[attr-defined]
+        return cls(blocks=head.blocks, encoder=config, whisper=whisper,  # type: ignore[attr-defined]
+                   trim=SpeechTrim.from_dict(head.clip_trim))  # type: ignore[attr-defined]
 
     @property
     def encoder(self) -> EncoderFeatures:
@@ -176,7 +219,9 @@ class VoiceFeatureExtractor:
         return self._encoder
 
     def clip(self, audio: np.ndarray) -> VoiceFeatures:
-        """Features of one utterance given as its own 16 kHz clip."""
+        """Features of one utterance given as its own 16 kHz clip (cut to its speech if the head's clips were)."""
+        if self.trim is not None:
+            audio = self.trim.apply(np.asarray(audio, dtype=np.float32))
         return VoiceFeatures(
             encoder=self.encoder.for_clip(audio) if "encoder" in self.blocks else None,
             prosody=prosody_vector(audio, self.prosody_config) if "prosody" in self.blocks else None,

@@ -158,6 +158,9 @@ class VoiceEmotionModel:
     prior_distance: float = 0.25
     """Distance of a turn's scores from those of the speaker's usual voice (total variation, 0-1) at which
     the pull toward neutral has fallen to exp(-1/2) of its largest."""
+    clip_trim: dict[str, float] | None = None
+    """How the training clips were cut to their speech (``features.SpeechTrim`` settings), so that a whole-file
+    clip scored with this head (``callqa emotion``) is cut the same way; None: clips were used whole."""
     card: dict[str, object] = field(default_factory=dict)
 
     # ---- vectors -------------------------------------------------------------------------------
@@ -297,7 +300,7 @@ class VoiceEmotionModel:
             "min_population_speakers": self.min_population_speakers,
             "spread_floor": None if self.spread_floor is None else self.spread_floor.astype(np.float32),
             "neutral_prior": self.neutral_prior, "prior_distance": self.prior_distance,
-            "card": self.card,
+            "clip_trim": self.clip_trim, "card": self.card,
         }
 
     @classmethod
@@ -322,6 +325,7 @@ class VoiceEmotionModel:
             else np.asarray(data["spread_floor"], np.float64),
             neutral_prior=float(data.get("neutral_prior", 0.0)),  # type: ignore[arg-type]
             prior_distance=float(data.get("prior_distance", 0.25)),  # type: ignore[arg-type]
+            clip_trim=data.get("clip_trim"),  # type: ignore[arg-type]
             card=dict(data.get("card", {})),  # type: ignore[arg-type]
         )
 

@@ -36,7 +36,7 @@ from engine.emotion.voice.evaluation import (
     round_robin_folds,
     score_speakers,
 )
-from engine.emotion.voice.features import FeatureCache, ProgressHook
+from engine.emotion.voice.features import FeatureCache, ProgressHook, SpeechTrim
 from engine.emotion.voice.head import HIGH_AROUSAL, LABELS, VoiceEmotionModel
 from engine.emotion.voice.prosody import ProsodyConfig
 from engine.emotion.voice.training import (
@@ -157,11 +157,13 @@ class FeatureBank:
     @classmethod
     def extract(
         cls, rows: Sequence[dict[str, str]], encoder: str, layers: Sequence[int], threads: int = 0,
-        cache: FeatureCache | None = None, progress: ProgressHook | None = None,
+        cache: FeatureCache | None = None, progress: ProgressHook | None = None, trim: SpeechTrim | None = None,
     ) -> FeatureBank:
-        """Features of every manifest row (cached on disk: one extraction per encoder and layer set)."""
+        """Features of every manifest row, cut to its speech first when ``trim`` is given (cached on disk: one
+        extraction per encoder, layer set and trim)."""
         config = EncoderConfig(model=encoder, layers=tuple(sorted(set(layers))), threads=threads)
-        clips, dims = clips_from_manifest(rows, ("encoder", "prosody"), config, ProsodyConfig(), cache, progress)
+        clips, dims = clips_from_manifest(rows, ("encoder", "prosody"), config, ProsodyConfig(), cache, progress,
+                                          trim)
         width = dims["encoder"] // (2 * len(config.layers))
         return cls(clips, encoder, config.layers, width, dims["prosody"])
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from engine.emotion.voice.baseline import PopulationBaseline, SpeakerBaseline
 from engine.emotion.voice.encoder import EncoderConfig
-from engine.emotion.voice.features import FeatureCache, ProgressHook, encoder_vectors, prosody_vectors
+from engine.emotion.voice.features import FeatureCache, ProgressHook, SpeechTrim, encoder_vectors, prosody_vectors
 from engine.emotion.voice.head import LABEL_MAP, LABELS, LinearHead, VoiceEmotionModel, arousal_target
 from engine.emotion.voice.prosody import ProsodyConfig
 
@@ -80,6 +80,8 @@ class FitOptions:
     min_population_speakers: int = 1
     """A language's own population z-scores clips (clip mode) from this many speakers; below, all languages'
     does. A small speaker baseline is shrunk toward the language's own population from one speaker on."""
+    speech_trim: SpeechTrim | None = None
+    """Training clips are cut to their speech first (``SpeechTrim``), as the engine's turns are; None: whole clips."""
     own_classes: tuple[str, ...] = ()
     """Corpus labels fitted as classes of their own and folded into their ``LABEL_MAP`` label when
     scoring (e.g. ``calm``: its own class, reported as neutral)."""
@@ -90,8 +92,9 @@ RECIPES: dict[str, dict[str, object]] = {
     # own and the arousal mix are chosen by nested leave-speaker-out validation (selection.SEARCH_SPACES);
     # the values here are what that choice made on all 14 speakers, i.e. what the shipped head uses
     # (docs/voice_emotion.md has each outer fold's choice).
-    "en": {"encoder": "tiny.en", "encoder_layers": (3,), "own_classes": ("calm",), "c_grid": (0.03,),
-           "arousal_from_labels": 1.0},
+    # Its training clips are cut to their speech (SpeechTrim), as a call's turns are.
+    "en": {"encoder": "tiny.en", "encoder_layers": (2, 3), "c_grid": (0.003,), "arousal_from_labels": 1.0,
+           "speech_trim": SpeechTrim()},
     # Every other language, Mandarin first: base (the multilingual ASR model); chosen the same way. Fixed, not
     # searched: Mandarin clips count twice (one or two Mandarin speakers among nine to twelve English ones)
     # and a clip with no baseline is z-scored against all languages' population unless its own has two speakers.
@@ -168,6 +171,7 @@ def _shell(clips: ClipSet, options: FitOptions) -> VoiceEmotionModel:
         arousal_from_labels=options.arousal_from_labels, emotion={}, arousal={}, populations=populations,
         shrinkage=options.shrinkage, min_baseline=options.min_baseline,
         min_population_speakers=options.min_population_speakers,
+        clip_trim=options.speech_trim.cache_key() if options.speech_trim else None,
     )
 
 
@@ -308,15 +312,17 @@ def clips_from_manifest(
     prosody: ProsodyConfig,
     cache: FeatureCache | None = None,
     progress: ProgressHook | None = None,
+    trim: SpeechTrim | None = None,
 ) -> tuple[ClipSet, dict[str, int]]:
-    """Feature rows of every manifest clip (extracted or read from the cache) and each block's width."""
+    """Feature rows of every manifest clip (cut to its speech when ``trim`` is given; extracted or read from
+    the cache) and each block's width."""
     paths = [row["path"] for row in rows]
     parts, dims = [], {}
     for block in blocks:
         if block == "encoder":
-            matrix = encoder_vectors(paths, encoder, cache, progress)
+            matrix = encoder_vectors(paths, encoder, cache, progress, trim=trim)
         elif block == "prosody":
-            matrix = prosody_vectors(paths, prosody, cache, progress)
+            matrix = prosody_vectors(paths, prosody, cache, progress, trim=trim)
         else:
             raise ValueError(f"unknown feature block '{block}' (known: encoder, prosody)")
         parts.append(matrix)
