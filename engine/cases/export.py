@@ -39,6 +39,21 @@ class Privacy:
     audio: str  # "redacted clip", "original clip (opted in)", or why there is none
     notice: str
 
+    @classmethod
+    def redaction_on(cls, analysis: CallAnalysis, clip: bool, missing_where: str) -> Privacy:
+        """A call analysed with redaction on: its clip is the redacted copy (absent: not ``missing_where``)."""
+        assert analysis.redaction is not None
+        masked = sum(analysis.redaction.counts.values())
+        audio = "redacted clip" if clip else f"no clip: the redacted copy of the recording is not {missing_where}"
+        return cls(True, audio, f"Redaction was on: {masked} name(s) and number(s) masked in the transcript "
+                                f"and the audio.")
+
+    @classmethod
+    def redaction_off(cls, audio: str, clip_verb: str) -> Privacy:
+        """A call analysed with redaction off: what ``audio`` says, and that names and numbers are as spoken."""
+        return cls(False, audio, f"Redaction was off for this call: the transcript (and the clip, if {clip_verb}) "
+                                 "carries the parties' names and numbers as spoken.")
+
 
 def case_moments(case: VoiceCase) -> list[tuple[float, float]]:
     """The spans a case's clip is cut around: its reasons, marks and questions."""
@@ -50,17 +65,13 @@ def case_moments(case: VoiceCase) -> list[tuple[float, float]]:
 
 def privacy(analysis: CallAnalysis, clip: AudioClip | None, with_audio: bool) -> Privacy:
     if analysis.redaction is not None:
-        masked = sum(analysis.redaction.counts.values())
-        audio = "redacted clip" if clip else "no clip: the redacted copy of the recording is not there"
-        return Privacy(True, audio, f"Redaction was on: {masked} name(s) and number(s) masked in the transcript "
-                                    f"and the audio.")
+        return Privacy.redaction_on(analysis, clip is not None, "there")
     if clip:
         audio = "original clip (opted in with --with-audio)"
     else:
         audio = ("no clip: the original recording is not there" if with_audio else
                  "no clip: redaction was off, so the original audio leaves the store only with --with-audio")
-    return Privacy(False, audio, "Redaction was off for this call: the transcript (and the clip, if included) "
-                                 "carries the parties' names and numbers as spoken.")
+    return Privacy.redaction_off(audio, "included")
 
 
 def case_json(case: VoiceCase, analysis: CallAnalysis | None) -> dict[str, Any]:

@@ -141,18 +141,14 @@ def clip_privacy(analysis: CallAnalysis | None, clip: ClipSpan | None, reviewer:
         return Privacy(False, "no clip: the call's analysis is no longer in the store",
                        "The analysis this case was drafted from is gone; the annotation is what was stored.")
     if analysis.redaction is not None:
-        masked = sum(analysis.redaction.counts.values())
-        audio = "redacted clip" if clip else "no clip: the redacted copy of the recording is not on this server"
-        return Privacy(True, audio, f"Redaction was on: {masked} name(s) and number(s) masked in the transcript "
-                                    f"and the audio.")
+        return Privacy.redaction_on(analysis, clip is not None, "on this server")
     if clip:
         audio = "original clip (played to signed-in reviewers only)"
     elif reviewer is None:
         audio = "no clip: redaction was off, so the original audio is played only to a signed-in reviewer"
     else:
         audio = "no clip: the original recording is not on this server"
-    return Privacy(False, audio, "Redaction was off for this call: the transcript (and the clip, if played) "
-                                 "carries the parties' names and numbers as spoken.")
+    return Privacy.redaction_off(audio, "played")
 
 
 class ClipCache:
