@@ -117,12 +117,16 @@ class FeatureCache:
 
 def _cached(
     paths: Sequence[Path | str],
-    config_name: str,
+    kind: str,
+    settings: dict[str, object],
     compute: Callable[[np.ndarray], np.ndarray],
     cache: FeatureCache,
     progress: ProgressHook | None,
     trim: SpeechTrim | None = None,
 ) -> np.ndarray:
+    """``compute`` of each clip (cut to its speech first when ``trim`` is given), cached under the extractor's
+    ``kind`` and ``settings`` and the trim, so trimmed and whole clips never share a folder."""
+    config_name = FeatureCache.config_name(kind, settings if trim is None else {**settings, "trim": trim.cache_key()})
     vectors: list[np.ndarray] = []
     for i, path in enumerate(paths):
         key = file_hash(Path(path))
@@ -135,11 +139,6 @@ def _cached(
         if progress:
             progress(i + 1, len(paths))
     return np.stack(vectors) if vectors else np.zeros((0, 0), np.float32)
-
-
-def _config_name(kind: str, key: dict[str, object], trim: SpeechTrim | None) -> str:
-    """The cache folder of an extractor's settings (and of the trim, when clips are trimmed)."""
-    return FeatureCache.config_name(kind, key if trim is None else {**key, "trim": trim.cache_key()})
 
 
 def encoder_vectors(
@@ -160,7 +159,7 @@ def encoder_vectors(
             holder.append(EncoderFeatures(config))
         return holder[0].for_clip(audio)
 
-    return _cached(paths, _config_name("encoder", config.cache_key(), trim), compute, cache, progress, trim)
+    return _cached(paths, "encoder", config.cache_key(), compute, cache, progress, trim)
 
 
 def prosody_vectors(
@@ -172,8 +171,8 @@ def prosody_vectors(
 ) -> np.ndarray:
     """Prosody vectors of clips (trimmed first when ``trim`` is given), one row each."""
     cache = cache or FeatureCache()
-    return _cached(paths, _config_name("prosody", config.cache_key(), trim),
-                   lambda audio: prosody_vector(audio, config), cache, progress, trim)
+    return _cached(paths, "prosody", config.cache_key(), lambda audio: prosody_vector(audio, config), cache,
+                   progress, trim)
 
 
 class VoiceFeatureExtractor:
