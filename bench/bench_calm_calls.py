@@ -64,14 +64,7 @@ def calm_calls(engine, standard, shared: Path) -> None:
 
 def built_calls(engine, standard) -> None:
     from engine.score import score_call
-    from tests.callbuilder import (
-        build_call,
-        mandarin_tts_available,
-        mono_call,
-        one_voice_customer,
-        scenario,
-        tools_available,
-    )
+    from tests.callbuilder import mandarin_tts_available, scenario_variant, tools_available
 
     if not tools_available():
         print("built calls skipped: espeak-ng is not installed")
@@ -81,15 +74,10 @@ def built_calls(engine, standard) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for language, mono in variants:
             for name in ("clean", "customer_angered", "recovery"):
-                script = scenario(name, language)
-                if mono:  # one customer voice throughout (a RAVDESS actor), as the test builds it
-                    script = one_voice_customer(script)
-                    if script is None:
-                        print("  en-mono skipped: its customer's voice is RAVDESS (../shared/data/emotion)")
-                        break
-                call = build_call(script, Path(tmp), call_id=f"{name}_{language}", language=language)
-                if mono:
-                    call = mono_call(call, Path(tmp) / "mono")
+                call = scenario_variant(name, language, mono, Path(tmp))  # as the test builds it
+                if call is None:
+                    print("  en-mono skipped: its customer's voice is RAVDESS (../shared/data/emotion)")
+                    break
                 analysis = score_call(engine.analyze(call.path, call_id=call.call_id, language=language), standard)
                 found = []
                 for planted in call.planted:

@@ -386,6 +386,18 @@ def mono_call(call: BuiltCall, out_dir: Path | None = None) -> BuiltCall:
     return replace(call, call_id=f"{call.call_id}_mono", path=path, turns=turns, channels=1)
 
 
+
+def scenario_variant(name: str, language: str, mono: bool, out_dir: Path) -> BuiltCall | None:
+    """A scenario built as a stereo call, or mixed to mono with one customer voice throughout (a RAVDESS actor,
+    as on a real call: the stereo script's customer is three voices once mixed down). None: mono needs RAVDESS."""
+    script = scenario(name, language)
+    if mono:
+        script = one_voice_customer(script)
+        if script is None:
+            return None
+    call = build_call(script, out_dir, call_id=f"{name}_{language}", language=language)
+    return mono_call(call, out_dir / "mono") if mono else call
+
 # ---- constructed turns, for unit tests of the checks (no audio) ----
 
 def turn(role: Role, start: float, end: float, text: str, emotion: str | None = None,

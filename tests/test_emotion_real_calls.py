@@ -17,15 +17,7 @@ import pytest
 
 from engine.record import CallAnalysis
 from engine.score import load_standard, score_call, summary_lines
-from tests.callbuilder import (
-    BuiltCall,
-    build_call,
-    mandarin_tts_available,
-    mono_call,
-    one_voice_customer,
-    scenario,
-    tools_available,
-)
+from tests.callbuilder import BuiltCall, mandarin_tts_available, scenario_variant, tools_available
 
 pytestmark = pytest.mark.slow
 
@@ -59,15 +51,10 @@ def test_calm_real_call_reads_calm_with_no_emotion_event(shared_data, engine, re
 
 
 def _built(tmp_path: Path, name: str, language: str, mono: bool) -> BuiltCall:
-    script = scenario(name, language)
-    if mono:
-        # One customer voice throughout (a RAVDESS actor), as on a real call: the stereo script's customer
-        # is espeak-ng turning into the actor for the angry line, three voices once mixed down.
-        script = one_voice_customer(script)
-        if script is None:
-            pytest.skip("RAVDESS (../shared/data/emotion/ravdess_dev) is needed for the mono customer's voice")
-    call = build_call(script, tmp_path, call_id=f"{name}_{language}", language=language)
-    return mono_call(call, tmp_path / "mono") if mono else call
+    call = scenario_variant(name, language, mono, tmp_path)
+    if call is None:
+        pytest.skip("RAVDESS (../shared/data/emotion/ravdess_dev) is needed for the mono customer's voice")
+    return call
 
 
 VARIANTS = [pytest.param("en", False, id="en-stereo"),
