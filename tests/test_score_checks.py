@@ -219,7 +219,9 @@ def test_resolution_cue_then_customer_complaint_means_unresolved():
              turn("customer", 3, 5, "It's still not working.")]
     outcome = run(spec, turns)
     assert outcome.fraction == 0.0 and outcome.evidence[0].start >= 3
-    assert run(spec, [*turns, turn("agent", 6, 8, "Now it has been fixed, it works now.")]).fraction == 1.0
+    fixed = [*turns, turn("agent", 6, 8, "Now it has been fixed, it works now.")]
+    assert 0.5 < run(spec, fixed).fraction < 1.0  # a fix the customer has not accepted yet
+    assert run(spec, [*fixed, turn("customer", 8.5, 9.5, "Oh good, thanks.")]).fraction == 1.0
 
 
 def test_no_resolution_cue_either_way_is_unclear():

@@ -119,3 +119,13 @@ def test_phrase_file_of_another_language_is_refused(tmp_path):
     other.write_text("language: en\nlists: {}\n")
     with pytest.raises(ConfigError, match="language: expected 'zh'"):
         load_phrasebook(str(other), "zh")
+
+
+def test_resolution_lists_keep_their_stricter_fuzzy_thresholds():
+    # A looser match would read "I think you sent …" as thanks and "I don't believe so" as a complaint.
+    m = matcher([turn("customer", 0, 3, "I think you sent the wrong one. No, I don't believe so.")])
+    assert m.find("acceptance", "customer") == []
+    assert m.find("unresolved", "customer") == []
+    heard = matcher([turn("customer", 0, 3, "Thank yo so much, I dont believe you.")])
+    assert [h.key for h in heard.find("acceptance", "customer")] == ["acceptance"]
+    assert [h.phrase for h in heard.find("unresolved", "customer")] == ["i dont believe you"]
