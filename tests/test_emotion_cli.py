@@ -6,12 +6,14 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import typer
 import yaml
 from typer.testing import CliRunner
 
 from engine.cli.emotion import register
+from tests.audio_factory import levelled, speech_cut, write_audio
 
 
 def _app() -> typer.Typer:
@@ -58,3 +60,24 @@ def test_emotion_prints_one_json_object_per_clip_with_label_valence_arousal_scor
 def test_emotion_reports_a_missing_file_and_exits_nonzero(tmp_path):
     result = CliRunner().invoke(_app(), ["emotion", str(tmp_path / "nope.wav"), "--config", str(_config(tmp_path))])
     assert result.exit_code == 1
+
+
+@pytest.mark.slow
+def test_short_dense_clips_are_judged_and_noise_beside_them_is_reported(shared_data, tmp_path):
+    """A 1.8 s levelled Mandarin command and a 2 s acted clip are judged; a hum between them is refused."""
+    import librosa
+
+    audio, _ = librosa.load(shared_data / "asr" / "zh" / "aishell_0121.wav", sr=16000)
+    command = write_audio(tmp_path / "command.wav", levelled(speech_cut(audio, 16000, 1.8), 16000), 16000)
+    t = np.arange(8000 * 2) / 8000
+    hum = write_audio(tmp_path / "hum.wav", (0.2 * np.sin(2 * np.pi * 50 * t)).astype(np.float32), 8000)
+    clip = shared_data / "emotion" / "casia_dev" / "liuchanhg-happy-202.flac"  # refused as noise before issue 24
+    files = [command, hum, clip]
+    result = CliRunner().invoke(_app(), ["emotion", *map(str, files), "--language", "zh", "--format", "json",
+                                         "--config", str(_config(tmp_path))])
+    assert result.exit_code == 1
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [row["file"] for row in rows] == [str(command), str(clip)]
+    assert all(row["label"] and 0.0 <= row["arousal"] <= 1.0 for row in rows)
+    assert f"{hum}: recording holds only steady noise, no speech" in result.stderr
+    assert "1 of 3 file(s) failed" in result.stderr

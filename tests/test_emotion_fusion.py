@@ -139,3 +139,20 @@ def test_explicit_hostility_with_a_low_sad_voice_is_frustration_not_sadness():
     assert hostile.label in CONFIG.fusion.hostile_labels and hostile.confidence > 0
     # The rule names a label; it does not invent a valence or arousal the signals did not give.
     assert (hostile.valence, hostile.arousal) == (plain.valence, plain.arousal)
+
+
+# --- the voice read against the speaker's usual voice, and the population's (calibration) ---------------------
+
+def test_a_caller_angry_in_most_turns_is_heard_against_the_populations_usual_voice():
+    from engine.emotion.calibration import relative_to_speakers
+
+    calm = {"neutral": 0.6, "happy": 0.1, "sad": 0.1, "angry": 0.08, "fear": 0.06, "surprise": 0.06}
+    turns = [voice("angry", 0.7), voice("angry", 0.7), voice("angry", 0.7), VoiceSignal(calm, 0.3)]
+    own_only = relative_to_speakers(turns, ["C"] * 4, [3.0] * 4, CONFIG.calibration)
+    assert own_only[0].label == "neutral"  # anger is this caller's usual: it divides itself out
+    config = CONFIG.calibration.model_copy(update={"population_usual": {"en": calm}, "population_weight": 0.5})
+    heard = relative_to_speakers(turns, ["C"] * 4, [3.0] * 4, config, language="en-US")
+    assert heard[0].label == "angry" and heard[3].label == "neutral"
+    assert relative_to_speakers(turns, ["C"] * 4, [3.0] * 4, config, language="zh")[0].label == "neutral"
+    with pytest.raises(ValueError):
+        type(config).model_validate({"population_usual": {"en": {"angry": 0.0}}})

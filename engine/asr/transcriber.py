@@ -11,6 +11,7 @@ voice under, in a window Whisper itself doubts, are invented and dropped.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -220,9 +221,36 @@ class Transcriber:
                     yield from self._decode_batch(model, audio, decoded.window.split(), language)
                 else:
                     yield decoded
+                    yield from self._unheard_holes(model, audio, decoded, speech or [], language)
                     yield from self._unheard_tail(model, audio, decoded, speech or [], language)
                 if progress:
                     progress(decoded.window.end)
+
+    def _unheard_holes(self, model: WhisperModel, audio: np.ndarray, decoded: Decoded, speech: list[Span],
+                       language: str) -> Iterator[Decoded]:
+        """Speech before a window's first word, or between two of its words, decoded again on its own.
+
+        Whisper sometimes starts a window at its second or third utterance, or skips one in the middle
+        (measured on a built mono call: the agent's greeting and the customer's first line, 8 s, gone; the
+        next word's timestamp then stretches over the skipped speech and takes its place). What the VAD
+        heard there, with no word in it, is a window of its own, decoded once.
+        """
+        asr = self.asr
+        words = decoded.segment.words or []
+        if not words or asr.max_tail_redecodes == 0:
+            return
+        edges = [(decoded.window.start, words[0].start)]
+        edges += [(before.end, after.start) for before, after in itertools.pairwise(words)]
+        holes = [part for start, end in edges
+                 if (part := decoded.window.between(start + asr.tail_gap_seconds, end - asr.tail_gap_seconds))
+                 and overlap((part.start, part.end), speech) >= asr.tail_min_speech_seconds]
+        if not holes:
+            return
+        log.info("speech with no word in window %.1f-%.1f s (%s): decoding it again", decoded.window.start,
+                 decoded.window.end, ", ".join(f"{h.start:.1f}-{h.end:.1f} s" for h in holes))
+        for again in self._decode_batch(model, audio, holes[:asr.max_tail_redecodes], language):
+            if again.segment.words and not self._repetitive(again):
+                yield again
 
     def _unheard_tail(self, model: WhisperModel, audio: np.ndarray, decoded: Decoded, speech: list[Span],
                       language: str) -> Iterator[Decoded]:

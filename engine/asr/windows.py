@@ -52,6 +52,11 @@ class Window:
         rest = tuple((max(start, time), end) for start, end in self.spans if end > time)
         return Window(rest) if rest and rest[0][1] > rest[0][0] else None
 
+    def between(self, start: float, end: float) -> Window | None:
+        """The part of the window from ``start`` to ``end`` (None when nothing of it is left)."""
+        part = tuple((max(s, start), min(e, end)) for s, e in self.spans if e > start and s < end)
+        return Window(part) if part else None
+
     def split(self) -> list[Window]:
         """One window per stretch: the fallback for a window whose decode looped."""
         return [Window((span,)) for span in self.spans]

@@ -22,6 +22,7 @@ from engine.audio.levels import (
     duplicate_channels,
     normalising_gain_db,
 )
+from engine.audio.voice import VoiceRule
 from engine.audio.wav_header import declared_wav_seconds
 from engine.config import AudioConfig
 from engine.errors import (
@@ -173,6 +174,14 @@ def _decode(path: Path, config: AudioConfig) -> tuple[np.ndarray, CallInfo]:
     return samples, info
 
 
+def speech_rule(config: AudioConfig) -> SpeechRule:
+    """The configured rule for whether a channel carries speech: its levels, then its voice."""
+    voice = VoiceRule(min_seconds=config.voice_min_seconds, min_pitch_range_st=config.voice_pitch_range_st,
+                      vad_threshold=config.voice_vad_threshold, scan_seconds=config.voice_scan_seconds,
+                      listen_dbfs=config.voice_listen_dbfs) if config.voice_check else None
+    return SpeechRule(silence_dbfs=config.silence_dbfs, over_floor_db=config.speech_over_floor_db, voice=voice)
+
+
 def load_recording(path: Path | str, config: AudioConfig | None = None, call_id: str | None = None) -> Recording:
     """Decode and validate one recording. Raises an ``IntakeError`` naming the file and the reason."""
     config = config or AudioConfig()
@@ -187,8 +196,8 @@ def load_recording(path: Path | str, config: AudioConfig | None = None, call_id:
             path, f"recording is {info.duration:.2f} s, shorter than {config.min_duration:.2f} s",
             "Nothing to analyse; check the recorder",
         )
-    rule = SpeechRule(silence_dbfs=config.silence_dbfs, over_floor_db=config.speech_over_floor_db)
-    levels = channel_levels(samples, TARGET_RATE, rule.over_floor_db)
+    rule = speech_rule(config)
+    levels = channel_levels(samples, TARGET_RATE, rule)
     if not any(rule.has_speech(level) for level in levels):
         raise _no_speech(path, levels, rule)
     channel_ids = list(range(samples.shape[0]))
@@ -242,8 +251,15 @@ def _no_speech(path: Path, levels: list[ChannelLevel], rule: SpeechRule) -> AllS
             path, f"recording is silent (loudest level {loudest.speech_db:.0f} dBFS, below "
             f"{rule.silence_dbfs:.0f} dBFS)", "Check the recorder's input; nothing was captured",
         )
+    heard = ""
+    if rule.voice is not None and loudest.voice is not None:
+        voice = loudest.voice
+        heard = (f"; no voice heard either: {voice.speech_seconds:.1f} s of speech, "
+                 f"{voice.voiced_seconds or 0.0:.1f} s voiced with its pitch moving {voice.pitch_range_st or 0.0:.1f} "
+                 f"semitones; a voice has {rule.voice.min_seconds:.1f} s of either, voicing moving "
+                 f"{rule.voice.min_pitch_range_st:.0f} semitones")
     return AllSilence(
         path, f"recording holds only steady noise, no speech (a hum or hiss at {loudest.floor_db:.0f} dBFS; "
         f"its loudest moments are {loudest.contrast_db:.1f} dB above it, speech rises at least "
-        f"{rule.over_floor_db:.0f} dB)", "Check the recorder's input: only line noise was captured",
+        f"{rule.over_floor_db:.0f} dB{heard})", "Check the recorder's input: only line noise was captured",
     )

@@ -9,13 +9,19 @@ pauses; steady noise (hum, hiss, white noise) stays within a dB or two of its ow
 Taking the speech level over the active frames only keeps it independent of how much of the recording
 is speech: one short "hello?" in a minute of silence, or a party who mostly listens, is measured at the
 level they spoke at, not dragged down by the silence around it.
+
+Levels cannot tell a channel that is speech from start to end from steady noise: its floor is speech
+too (a 1.8 s voice command, a levelled 2 s acted clip). A channel they find steady is listened to
+(``voice.py``: Silero VAD, pYIN pitch) before it is called noise.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+
+from engine.audio.voice import VoiceEvidence, VoiceRule, voice_evidence
 
 FRAME_SECONDS = 0.05
 SPEECH_PERCENTILE = 95.0
@@ -34,6 +40,8 @@ class ChannelLevel:
     floor_db: float
     active_seconds: float
     """time spent at least the rule's margin above the floor"""
+    voice: VoiceEvidence | None = None
+    """what the voice detectors heard, for a channel whose levels alone look steady"""
 
     @property
     def contrast_db(self) -> float:
@@ -49,14 +57,22 @@ class SpeechRule:
     """below this speech level a channel is silent whatever its floor (a few steps of a 16-bit file)"""
     over_floor_db: float
     """the speech level must stand at least this far above the channel's own floor"""
+    voice: VoiceRule | None = None
+    """when a channel whose levels look steady holds a voice all the same (None: levels alone)"""
+
+    def stands_out(self, level: ChannelLevel) -> bool:
+        """Whether the channel's levels alone show speech: enough frames well above its floor."""
+        return level.contrast_db >= self.over_floor_db and level.active_seconds >= MIN_ACTIVE_SECONDS
 
     def verdict(self, level: ChannelLevel) -> str:
         """``"speech"``, ``"silent"`` (too quiet to hold anything) or ``"steady"`` (noise without speech)."""
         if level.speech_db < self.silence_dbfs:
             return "silent"
-        if level.contrast_db < self.over_floor_db or level.active_seconds < MIN_ACTIVE_SECONDS:
-            return "steady"
-        return "speech"
+        if self.stands_out(level):
+            return "speech"
+        if self.voice is not None and level.voice is not None and self.voice.holds_voice(level.voice):
+            return "speech"
+        return "steady"
 
     def has_speech(self, level: ChannelLevel) -> bool:
         return self.verdict(level) == "speech"
@@ -85,9 +101,19 @@ def channel_level(signal: np.ndarray, sample_rate: int, over_floor_db: float) ->
     return ChannelLevel(speech_db=speech, floor_db=floor, active_seconds=active.size * FRAME_SECONDS)
 
 
-def channel_levels(samples: np.ndarray, sample_rate: int, over_floor_db: float) -> list[ChannelLevel]:
-    """``channel_level`` of each row of ``samples``."""
-    return [channel_level(row, sample_rate, over_floor_db) for row in samples]
+def channel_levels(samples: np.ndarray, sample_rate: int, rule: SpeechRule) -> list[ChannelLevel]:
+    """``channel_level`` of each row of ``samples``; a row audible but steady by levels is listened to.
+
+    Only those rows pay for the voice detectors: a recording with pauses (every call) is settled by its
+    levels, and a silent one has nothing to hear.
+    """
+    levels = []
+    for row in samples:
+        level = channel_level(row, sample_rate, rule.over_floor_db)
+        if rule.voice is not None and level.speech_db >= rule.silence_dbfs and not rule.stands_out(level):
+            level = replace(level, voice=voice_evidence(row, sample_rate, rule.voice))
+        levels.append(level)
+    return levels
 
 
 def dead_channels(levels: list[ChannelLevel], rule: SpeechRule, relative_db: float) -> list[int]:

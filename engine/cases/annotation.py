@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.cases.config import AnnotationConfig
+from engine.cases.evidence import event_turn
+from engine.cases.questions import draft_questions
 from engine.cases.records import (
     Annotation,
     Background,
@@ -22,35 +24,12 @@ from engine.cases.records import (
     TurnNote,
 )
 from engine.cases.texts import INTENT_PREFIX, CaseTexts
-from engine.record import CallAnalysis, Event, Evidence, Turn
+from engine.record import CallAnalysis, Turn
 from engine.score.phrases import PhraseBook, PhraseMatcher
 from engine.store.config import kind_matches
 
 DEFECT_PREFIX = "defect."
 HIGHLIGHT_KINDS = ["recovery", "de_escalation"]
-
-
-def turn_of(analysis: CallAnalysis, evidence: Evidence, role: str | None = None) -> int | None:
-    """The turn an evidence points at: same speaker (when it names one) and role, most overlap in time."""
-    best: tuple[float, int] | None = None
-    for index, turn in enumerate(analysis.turns):
-        if evidence.speaker is not None and turn.speaker != evidence.speaker:
-            continue
-        if role is not None and turn.role != role:
-            continue
-        overlap = min(turn.end, max(evidence.end, evidence.start + 0.01)) - max(turn.start, evidence.start)
-        if overlap > 0 and (best is None or overlap > best[0]):
-            best = (overlap, index)
-    return best[1] if best else None
-
-
-def event_turn(analysis: CallAnalysis, event: Event, role: str | None = None) -> int | None:
-    """The first turn of ``role`` that one of the event's evidence points at."""
-    for evidence in event.evidence:
-        index = turn_of(analysis, evidence, role)
-        if index is not None:
-            return index
-    return None
 
 
 def _hits_by_turn(matcher: PhraseMatcher, lists: Sequence[str], role: str) -> dict[int, list[tuple[float, str, str]]]:
@@ -134,7 +113,6 @@ def _background(analysis: CallAnalysis, notes: list[TurnNote], driver: str, conf
 def draft_annotation(analysis: CallAnalysis, driver: str, config: AnnotationConfig, texts: CaseTexts,
                      acts: PhraseBook) -> Annotation:
     """The engine's first draft of a case's annotation (the trainer edits it into later versions)."""
-    from engine.cases.questions import draft_questions
 
     matcher = PhraseMatcher(analysis, acts)
     intent_lists = [k for k in acts.lists if k.startswith(INTENT_PREFIX)]

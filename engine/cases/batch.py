@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterable
 
 from engine.cases.config import CasesConfig
+from engine.cases.repository import CaseRepository
 from engine.store import Store
 from engine.summary.config import DriversConfig
 
@@ -21,8 +22,6 @@ def promote_after_batch(store: Store, keys: Iterable[str], config: CasesConfig,
     """Promote the batch's stored calls (``keys``); returns the new candidates' case ids."""
     if not config.enabled:
         return []
-    from engine.cases.repository import CaseRepository
-
     try:
         return CaseRepository(store, config, drivers=drivers).promote(keys=list(keys)).promoted
     except Exception:  # the batch's own work is done and stored; promotion can be run again on demand

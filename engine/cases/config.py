@@ -7,7 +7,7 @@ lists of agent reply acts and customer intents are ``configs/cases/acts.<languag
 wording of questions and answers ``configs/cases/texts.<language>.yaml``.
 
 Operational: changing any of it never re-analyses a call (``cases`` is in ``OPERATIONAL_SECTIONS``).
-This module must not import ``engine.config`` at import time (``engine.config`` imports it).
+``engine.config`` imports this module, so it loads its files with ``engine.config_loading``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from engine.config_loading import PROJECT_ROOT, load_yaml_model
 
 CaseKind = Literal["defect", "recovery", "exemplary"]
 Severity = Literal["info", "low", "medium", "high", "critical"]
@@ -167,13 +169,11 @@ class CaseRules(_Section):
 
 def _project_path(value: str) -> Path:
     path = Path(value)
-    return path if path.is_absolute() else Path(__file__).resolve().parents[2] / path
+    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 def load_case_rules(config: CasesConfig | None = None) -> CaseRules:
     """The library's rules file, validated (errors name the file and the key)."""
-    from engine.config import load_yaml_model  # engine.config imports this module
-
     path = _project_path((config or CasesConfig()).rules)
     return load_yaml_model(path, CaseRules, "case rules file", "a mapping with promotion, grading …",
                            source=str(path))

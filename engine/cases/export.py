@@ -25,6 +25,9 @@ from engine.cases.clip import AudioClip, cut_clip
 from engine.cases.config import ExportConfig
 from engine.cases.records import Mark, VoiceCase
 from engine.cases.texts import load_texts
+from engine.emotion.config import TrajectoryConfig
+from engine.emotion.trajectory import trajectories
+from engine.pages import PLOTLY_JS, emotion_trajectories, inline_asset
 from engine.record import CallAnalysis, Event
 from engine.score.context import clock
 from engine.store.config import EventKindsConfig, kind_matches
@@ -90,19 +93,11 @@ def _family(kind: str, kinds: EventKindsConfig) -> str | None:
 
 def trajectory_figure(analysis: CallAnalysis) -> dict[str, Any]:
     """Both parties' valence over the call (plotly JSON), with escalations, defects and recoveries marked."""
-    from engine.emotion.config import TrajectoryConfig
-    from engine.emotion.trajectory import trajectories
-    from engine.web.plots import emotion_trajectories
-
     if not analysis.trajectories:  # an analysis without the emotion stage's curves: drawn from its turns
         analysis = analysis.model_copy(update={"trajectories": trajectories(analysis.turns, TrajectoryConfig())})
     kinds = EventKindsConfig()
     events: list[tuple[str, Event]] = [(f, e) for e in analysis.events if (f := _family(e.kind, kinds))]
     return emotion_trajectories(analysis, events)
-
-
-def _inline(text: str) -> Markup:
-    return Markup(text.replace("</script", "<\\/script").replace("</style", "<\\/style"))
 
 
 def marks_by_turn(case: VoiceCase) -> dict[int, list[Mark]]:
@@ -130,17 +125,15 @@ def case_environment() -> jinja2.Environment:
 def render_case_html(case: VoiceCase, analysis: CallAnalysis, config: ExportConfig,
                      with_audio: bool = False) -> str:
     """The case page as one HTML file (opens offline)."""
-    from engine.web.app import PLOTLY_JS
-
     clip = cut_clip(analysis, case_moments(case), config, allow_original=with_audio)
     figure = json.dumps(trajectory_figure(analysis), default=str).replace("</", "<\\/")
     return case_environment().get_template("case.html").render(
         case=case, annotation=case.annotation, marks_by_turn=marks_by_turn(case),
         labels=load_texts(case.annotation.language).labels,
         questions_mode="in_page" if case.half == "test" else "shown", privacy=privacy(analysis, clip, with_audio),
-        clip=clip, preload="auto", inline_css=_inline(case_css()),
+        clip=clip, preload="auto", inline_css=inline_asset(case_css()),
         audio_url=(f"data:audio/wav;base64,{base64.b64encode(clip.wav).decode('ascii')}" if clip else None),
-        figure=Markup(figure), inline_plotly=_inline(PLOTLY_JS.read_text(encoding="utf-8")),
+        figure=Markup(figure), inline_plotly=inline_asset(PLOTLY_JS.read_text(encoding="utf-8")),
         written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )
 

@@ -14,8 +14,8 @@ and the detector's finding, in the call's language (``configs/cases/texts.<langu
 
 from __future__ import annotations
 
-from engine.cases.annotation import event_turn, turn_of
 from engine.cases.config import AnnotationConfig
+from engine.cases.evidence import event_turn, turn_of
 from engine.cases.records import Question, QuestionKind, TurnNote
 from engine.cases.texts import CaseTexts
 from engine.record import CallAnalysis, Event, Evidence

@@ -82,7 +82,7 @@ class AssessmentQuestion:
 
 def _drivers(pairs: Sequence[tuple[str, str]], config: DriversConfig) -> dict[str, str]:
     """Each call's driver label, from the call-driver grouping of the calls promoted together."""
-    from engine.summary.drivers import NO_OPENING, call_drivers
+    from engine.summary.drivers import NO_OPENING, call_drivers  # scikit-learn: loaded only to promote
 
     labels: dict[str, str] = {}
     for driver in call_drivers(pairs, config):
@@ -138,7 +138,7 @@ class CaseRepository:
             fresh.append((call, analysis, reasons))
         if not fresh:
             return report
-        from engine.summary.drivers import opening_text
+        from engine.summary.drivers import opening_text  # scikit-learn: loaded only when there is news
 
         drivers = _drivers([(a.call.call_id, opening_text(a, self.drivers)) for _, a, _ in fresh], self.drivers)
         for call, analysis, reasons in fresh:

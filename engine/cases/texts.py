@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from engine.cases.config import QUESTION_KINDS, CasesConfig, phrases_dir
-from engine.config import ConfigError, load_yaml_model
+from engine.config_loading import ConfigError, load_yaml_model
 from engine.score.phrases import PhraseBook, load_phrasebook
 
 INTENT_PREFIX = "intent_"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from engine.config import AppConfig, ConfigError, load_config
 from engine.errors import CallQAError
 
+log = logging.getLogger(__name__)
 stderr = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
@@ -30,7 +32,22 @@ def config_or_exit(path: Path | None, overrides: dict[str, Any] | None = None) -
 
 
 def report_error(exc: CallQAError) -> None:
+    """One bad file on stderr: the file, the reason and what to do (``CallQAError`` carries all three)."""
     stderr.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+
+
+def report_unexpected(path: Path, exc: Exception) -> None:
+    """A file that failed in a way the engine does not name: reported like the others, the run goes on."""
+    log.debug("%s failed", path, exc_info=exc)
+    report_error(CallQAError(path, f"analysis failed ({type(exc).__name__}: {exc})",
+                             "The other files go on; this is a fault in callqa, report it with the file"))
+
+
+def failed_files_note(failures: int, total: int) -> None:
+    """The run's last line on stderr when some files failed (the exit code says it too)."""
+    if failures:
+        stderr.print(f"[red]{failures} of {total} file(s) failed[/red]; the others' results were written",
+                     markup=True, highlight=False)
 
 
 @contextmanager
@@ -45,7 +62,10 @@ def progress_bar(enabled: bool) -> Iterator[Progress | None]:
 
 
 def for_each_file(files: Iterable[Path], work: Callable[[Path], T]) -> tuple[list[T], int]:
-    """Run ``work`` on each file; a bad file is reported on stderr and the others go on."""
+    """Run ``work`` on each file; a bad file is reported on stderr and the others go on.
+
+    A ``ConfigError`` is not a bad file: the configuration is wrong for every file, so it stops the run.
+    """
     results: list[T] = []
     failures = 0
     for path in files:
@@ -53,5 +73,10 @@ def for_each_file(files: Iterable[Path], work: Callable[[Path], T]) -> tuple[lis
             results.append(work(path))
         except CallQAError as exc:
             report_error(exc)
+            failures += 1
+        except ConfigError:
+            raise
+        except Exception as exc:  # one file's failure must not lose the others' results
+            report_unexpected(path, exc)
             failures += 1
     return results, failures

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from engine.cli.common import ConfigOption, config_or_exit, for_each_file
+from engine.cli.common import ConfigOption, config_or_exit, failed_files_note, for_each_file
 from engine.config import AppConfig
 
 
@@ -79,4 +79,5 @@ def register(app: typer.Typer) -> None:
 
         _, failures = for_each_file(files, one)
         if failures:
+            failed_files_note(failures, len(files))
             raise typer.Exit(1)

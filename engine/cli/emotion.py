@@ -15,8 +15,7 @@ from typing import Any
 
 import typer
 
-from engine.cli.common import ConfigOption, config_or_exit, report_error
-from engine.errors import CallQAError
+from engine.cli.common import ConfigOption, config_or_exit, failed_files_note, for_each_file
 from engine.record import CallAnalysis, Emotion
 
 
@@ -78,36 +77,38 @@ def register(app: typer.Typer) -> None:
         engine = engine_for(app_config)
         analyzer = engine.emotion
         results: list[dict[str, Any]] = []
-        clips: list[tuple[Path, Any, str, str | None]] = []
-        failures = 0
-        for path in files:
-            try:
-                recording = load_recording(path, app_config.audio)
-            except CallQAError as exc:
-                report_error(exc)
-                failures += 1
-                continue
+
+        def one(path: Path) -> tuple[Path, Any, str, str | None] | None:
+            """A clip to judge with the others (returned), or a call judged here (its result kept)."""
+            recording = load_recording(path, app_config.audio)
             if not (call or recording.duration > call_after):
                 text = ""
                 clip_language = language
                 if with_text:
                     transcript = engine.transcriber.transcribe(recording, language=language)
                     text, clip_language = transcript.text, transcript.language
-                clips.append((path, recording, text, clip_language))
-                continue
+                return path, recording, text, clip_language
             analysis = engine.analyze(path, language=language)
             whole = analyzer.clips([recording.mono()], language=analysis.transcript.language
                                    if analysis.transcript else language)[0]
             results.append({"file": str(path), **_emotion_fields(whole), **_call_fields(analysis)})
-        if clips:
-            groups = [clips] if same_speaker else [[c] for c in clips]
-            for group in groups:
-                emotions = analyzer.clips(
-                    [r.mono() for _, r, _, _ in group], language=group[0][3], same_speaker=same_speaker,
-                    texts=[t for _, _, t, _ in group] if with_text else None)
-                for (path, _, text, _), judged in zip(group, emotions, strict=True):
-                    results.append({"file": str(path), **({"text": text} if with_text else {}),
-                                    **_emotion_fields(judged)})
+            return None
+
+        def judge(group: list[tuple[Path, Any, str, str | None]]) -> list[dict[str, Any]]:
+            texts = [t for _, _, t, _ in group] if with_text else None
+            emotions = analyzer.clips([r.mono() for _, r, _, _ in group], language=group[0][3],
+                                      same_speaker=same_speaker, texts=texts)
+            return [{"file": str(path), **({"text": text} if with_text else {}), **_emotion_fields(judged)}
+                    for (path, _, text, _), judged in zip(group, emotions, strict=True)]
+
+        loaded, failures = for_each_file(files, one)
+        clips = [clip for clip in loaded if clip is not None]
+        for group in [clips] if same_speaker and clips else [[c] for c in clips]:
+            # A group is judged together (--same-speaker: one baseline), so it fails together; the error
+            # is reported under its first file.
+            rows, failed = for_each_file([group[0][0]], lambda _first, g=group: judge(g))
+            results.extend(row for judged in rows for row in judged)
+            failures += failed * len(group)
         order = {str(p): k for k, p in enumerate(files)}
         for result in sorted(results, key=lambda r: order.get(r["file"], 0)):
             if output_format == EmotionFormat.json:
@@ -115,4 +116,5 @@ def register(app: typer.Typer) -> None:
             else:
                 _print_text(result)
         if failures:
+            failed_files_note(failures, len(files))
             raise typer.Exit(1)

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from engine.asr.formats import to_srt, to_text, to_vtt, transcript_json
-from engine.cli.common import ConfigOption, config_or_exit, for_each_file, progress_bar
+from engine.cli.common import ConfigOption, config_or_exit, failed_files_note, for_each_file, progress_bar
 from engine.pipeline import Engine
 
 
@@ -67,4 +67,5 @@ def register(app: typer.Typer) -> None:
 
         _, failures = for_each_file(files, one)
         if failures:
+            failed_files_note(failures, len(files))
             raise typer.Exit(1)

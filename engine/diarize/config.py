@@ -77,6 +77,24 @@ class TurnSettings(_Section):
     )
 
 
+class VoiceCheckSettings(_Section):
+    """Mono calls: each phrase's words heard again against both speakers' voices (``voicecheck.py``)."""
+
+    enabled: bool = Field(True, description="re-check who said each phrase by its voice (mono calls only)")
+    phrase_gap_seconds: float = Field(0.25, ge=0, description="a pause this long between words ends a phrase")
+    clause_gap_seconds: float = Field(
+        1.0, ge=0, description="… except after a comma, where the speaker usually goes on: then a pause this long"
+    )
+    phrase_max_seconds: float = Field(
+        4.0, gt=0, description="a longer phrase is cut at its longest inner pause (a change of speaker hides there)"
+    )
+    min_phrase_seconds: float = Field(0.5, gt=0, description="shorter phrases are too short to tell a voice by")
+    margin: float = Field(
+        0.05, ge=0, lt=2, description="cosine lead of the other speaker's voice needed to move a phrase to them"
+    )
+    passes: int = Field(3, ge=1, description="centroids re-estimated and phrases re-judged at most this often")
+
+
 class DynamicsSettings(_Section):
     """Overlaps, interruptions, backchannels, silences and holds."""
 
@@ -142,6 +160,7 @@ class DiarizeConfig(_Section):
     clustering: ClusteringSettings = ClusteringSettings()
     stereo: StereoSettings = StereoSettings()
     turns: TurnSettings = TurnSettings()
+    voice_check: VoiceCheckSettings = VoiceCheckSettings()
     dynamics: DynamicsSettings = DynamicsSettings()
     roles: RoleSettings = RoleSettings()
 

@@ -52,6 +52,7 @@ class CamPlusPlusEmbedding(BaseInference):
     """CAM++ embeddings with the interface pyannote's pipelines expect of an embedding inference."""
 
     sample_rate = SAMPLE_RATE
+    frame_shift = FRAME_SHIFT
     dimension = DIMENSION
     metric = "cosine"
 

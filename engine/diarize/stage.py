@@ -17,6 +17,7 @@ from engine.diarize.dynamics import backchannel_test, compute_dynamics
 from engine.diarize.loudness import speaker_levels_dbfs
 from engine.diarize.roles import match_voiceprints, mono_roles, stereo_roles
 from engine.diarize.turns import WordSpeakers, assign_by_channel, assign_by_overlap, build_turns
+from engine.diarize.voicecheck import recheck_by_voice
 from engine.record import CallAnalysis, Event, RoleDecision, StageTiming, Turn
 
 if TYPE_CHECKING:
@@ -45,8 +46,11 @@ def diarize_call(analysis: CallAnalysis, recording: RecordingLike, config: Diari
     if diarization.method == "stereo":
         assignment = assign_by_channel(words, diarization.annotation, diarization.speaker_channels)
     else:
-        assignment = WordSpeakers(assign_by_overlap(words, diarization.exclusive, diarization.annotation,
-                                                    config.turns))
+        speakers = assign_by_overlap(words, diarization.exclusive, diarization.annotation, config.turns)
+        if config.voice_check.enabled:
+            speakers = recheck_by_voice(words, speakers, recording.mono(), recording.sample_rate, diarizer.embedder,
+                                        config.voice_check)
+        assignment = WordSpeakers(speakers)
     for word, speaker in zip(words, assignment.speakers, strict=True):
         word.speaker = speaker
 

@@ -18,6 +18,12 @@ usual in this call:
 A speaker who is angry the whole call keeps their anger in the words (the text signal) and in the
 trajectory; what the voice adds here is *change*, which is what escalation, recovery and composure
 events are about.
+
+**The population's usual voice as well** (issue 23): a caller who opens angry and is angry in most of
+their turns has no calm usual of their own, so their anger divides itself out. Where the call's language
+has a measured population usual (``population_usual``: the head's mean scores on calm real calls), the
+label ratio is a geometric blend of the ratio to the speaker's usual and the ratio to the population's,
+``population_weight`` of the latter. On a calm call both are near one, so the blend changes little there.
 """
 
 from __future__ import annotations
@@ -32,8 +38,13 @@ from engine.emotion.fusion import VoiceSignal
 
 
 def relative_to_speakers(voices: Sequence[VoiceSignal | None], speakers: Sequence[str],
-                         durations: Sequence[float], config: VoiceCalibrationConfig) -> list[VoiceSignal | None]:
-    """Each turn's voice signal re-read against its speaker's usual voice in the call (same order)."""
+                         durations: Sequence[float], config: VoiceCalibrationConfig,
+                         language: str | None = None) -> list[VoiceSignal | None]:
+    """Each turn's voice signal re-read against its speaker's usual voice in the call (same order), and against
+    the population's usual voice of ``language`` where one is configured."""
+    code = (language or "").split("-")[0].lower()
+    population = config.population_usual.get(code)
+    beta = config.population_weight if population else 0.0
     if not config.enabled:
         return list(voices)
     by_speaker: dict[str, list[int]] = defaultdict(list)
@@ -54,10 +65,16 @@ def relative_to_speakers(voices: Sequence[VoiceSignal | None], speakers: Sequenc
         # only in part.
         share = weights.sum() / (weights.sum() + config.pseudo_turns)
         usual_arousal = share * float(np.median(arousals)) + (1 - share) * config.conversational_arousal
+        reference = None
+        if population:
+            reference = np.array([population.get(label, min(population.values())) for label in labels])
+            reference = reference / reference.sum()
         for row, i in enumerate(indices):
             voice = voices[i]
             assert voice is not None
             ratio = scores[row] / np.maximum(usual, 1e-6)
+            if reference is not None:
+                ratio = ratio ** (1 - beta) * (scores[row] / np.maximum(reference, 1e-6)) ** beta
             posterior = prior * ratio ** config.strength
             posterior /= posterior.sum()
             departure = voice.arousal - usual_arousal

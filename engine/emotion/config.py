@@ -68,6 +68,14 @@ class TextEmotionConfig(BaseModel):
         0.6, ge=0, le=1, description="probability anger and frustration hold at least, in all, on a turn with a "
         "hostile pattern of the courtesy files and no courtesy",
     )
+    complaint_floor: float = Field(
+        0.6, ge=0, le=1, description="probability anger and frustration hold at least, in all, on a turn with a "
+        "complaint pattern of the courtesy files (\"third time I've called\", \"等了四十分钟\") and no courtesy",
+    )
+    complaint_label: str = Field(
+        "frustrated", description="the label that takes the share a complaint's floor adds (a grievance is "
+        "frustration; hostility keeps the head's own split of anger and frustration)",
+    )
     adapt_strength: float = Field(
         3.0, gt=0,
         description="when the example files differ from the head's own, the L2 pull toward the shipped weights "
@@ -115,6 +123,8 @@ class TextEmotionConfig(BaseModel):
             raise ValueError(f"label_valence values must lie in [-1, 1], got {bad}")
         if len(self.label_valence) < 2:
             raise ValueError("label_valence must name at least two labels")
+        if self.complaint_label not in self.label_valence:
+            raise ValueError(f"complaint_label {self.complaint_label!r} is not one of the labels of label_valence")
         for language, backend in self.backend.items():
             if backend == "minilm" and language != "en":
                 raise ValueError(f"backend.{language}: 'minilm' is English only; use 'e5'")
@@ -232,6 +242,27 @@ class VoiceCalibrationConfig(BaseModel):
         "nothing",
     )
     arousal_gain: float = Field(1.5, gt=0, description="scale of the departure beyond the floor")
+    population_usual: dict[str, dict[str, float]] = Field(
+        # Measured 2026-12-07: the English head's duration-weighted mean speaker-mode scores over the turns of the
+        # calm calibration calls lca_49_stereo, deepgram_support_mono, ibm_carloan_8k (70 turns; docs/emotion_calls.md).
+        # No calm real Mandarin call exists here, so Mandarin has none.
+        default_factory=lambda: {"en": {"angry": 0.17, "fear": 0.116, "happy": 0.18, "neutral": 0.242, "sad": 0.178,
+                                        "surprise": 0.113}},
+        description="call language -> voice-head label -> mean score of that language's head on calm conversation "
+        "(measured on calm real calls, docs/emotion_calls.md): the population's usual voice. A language without one "
+        "is read against the speaker's usual voice alone",
+    )
+    population_weight: float = Field(
+        0.5, ge=0, le=1, description="share of the population's usual voice in the reading (the rest: the speaker's "
+        "own): a caller angry in most of their turns has no calm usual of their own to depart from",
+    )
+
+    @model_validator(mode="after")
+    def _population_is_a_distribution(self) -> VoiceCalibrationConfig:
+        for language, usual in self.population_usual.items():
+            if not usual or any(v <= 0 for v in usual.values()):
+                raise ValueError(f"population_usual.{language}: expected positive mean scores per voice-head label")
+        return self
 
 
 class FusionConfig(BaseModel):
@@ -390,7 +421,16 @@ class EscalationConfig(BaseModel):
         0.3, gt=0, description="… or arousal falling this much, the later turn no longer negative"
     )
     calm_must_hold: bool = Field(
-        True, description="de-escalation only when the customer's next turn (if any) is not negative again"
+        True, description="de-escalation only when the customer's next turns (calm_hold_turns of them, if any) are "
+        "not negative again"
+    )
+    calm_hold_turns: int = Field(
+        2, ge=1, description="how many of the customer's following turns must stay calm for the calm to count: a "
+        "calm that breaks within them is not where the customer calmed"
+    )
+    calm_min_seconds: float = Field(
+        1.0, ge=0, description="customer turns shorter than this neither are the calm nor break it (a fragment such "
+        "as 'Let me find', often the other party's words on a mono call)"
     )
     agent_reference_turns: int = Field(
         3, ge=1, description="the agent's own level is the mean of their first this many judged turns"

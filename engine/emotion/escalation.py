@@ -7,7 +7,8 @@
   severity follows the peak turn's intensity (negativity and arousal) and how long it lasted.
 - **de_escalation**: a negative customer turn followed by one that is no longer negative and clearly
   calmer, with an agent turn in between: that agent turn is the turning point (first evidence; the
-  calmer customer turn is the second). ``calm_must_hold`` ignores a calm that breaks at once.
+  calmer customer turn is the second). ``calm_must_hold`` ignores a calm that breaks again within the next
+  ``calm_hold_turns`` customer turns, and fragments shorter than ``calm_min_seconds`` neither calm nor break.
 - **agent_deterioration**: agent turns well below the agent's own level (the mean of their first turns,
   but never worse than a calm, neutral agent) in valence, with a hostile label, or well above it in
   arousal while negative, judged confidently. A run of such turns is one event, raised only on
@@ -125,9 +126,15 @@ def escalations(customer: Sequence[Turn], config: EscalationConfig) -> list[Even
 
 
 def de_escalations(customer: Sequence[Turn], agent: Sequence[Turn], config: EscalationConfig) -> list[Event]:
-    """The customer calming after an agent turn, each with that turning-point turn as first evidence."""
-    judged = [t for t in customer if _usable(t, config)]
+    """The customer calming after an agent turn, each with that turning-point turn as first evidence.
+
+    The calm is the customer turn that actually calms: a turn of some length (``calm_min_seconds``; fragments
+    neither calm nor break a calm) after which the customer's next ``calm_hold_turns`` such turns stay calm.
+    A calm that breaks again at once ("fine." then "but how can I trust you this time?") is not it.
+    """
+    judged = [t for t in customer if _usable(t, config) and t.end - t.start >= config.calm_min_seconds]
     agent_turns = sorted((t for t in agent if t.end - t.start >= config.min_turn_seconds), key=lambda t: t.start)
+    hold = config.calm_hold_turns if config.calm_must_hold else 0
     events: list[Event] = []
     for pos in range(1, len(judged)):
         before, calm = judged[pos - 1], judged[pos]
@@ -137,7 +144,7 @@ def de_escalations(customer: Sequence[Turn], agent: Sequence[Turn], config: Esca
         if (now.valence - was.valence < config.calm_valence_rise
                 and was.arousal - now.arousal < config.calm_arousal_fall):
             continue
-        if config.calm_must_hold and pos + 1 < len(judged) and _negative(_emotion(judged[pos + 1]), config):
+        if any(_negative(_emotion(later), config) for later in judged[pos + 1:pos + 1 + hold]):
             continue
         between = [a for a in agent_turns if before.start <= a.start < calm.start]
         if not between:

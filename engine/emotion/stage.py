@@ -113,7 +113,7 @@ class EmotionAnalyzer:
             heard = relative_to_speakers(
                 [VoiceSignal(v.scores, v.arousal, v.mode) if (v := voices.get(i)) is not None else None
                  for i in range(len(turns))],
-                [t.speaker for t in turns], [t.end - t.start for t in turns], self.config.calibration)
+                [t.speaker for t in turns], [t.end - t.start for t in turns], self.config.calibration, language)
             for i, turn in enumerate(turns):
                 turn.emotion = fuse(
                     texts[i] if texts else None, heard[i],

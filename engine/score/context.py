@@ -1,4 +1,4 @@
-"""What every check shares: its YAML spec base, the call it looks at, and what it answers.
+"""What every check shares: its YAML spec base, the detection thresholds, the call it looks at, and what it answers.
 
 A check answers a fraction in [0, 1] (1 = fully met) with a one-line explanation and the evidence
 behind it, or ``None`` when it cannot be assessed on this call (the emotion stage did not run, say):
@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from engine.record import CallAnalysis, Event, Evidence, Turn
 from engine.score.phrases import PhraseHit, PhraseMatcher
 
-if TYPE_CHECKING:
-    from engine.score.standard import DetectionSettings
-
 RoleName = Literal["agent", "customer", "any"]
+Severity = Literal["info", "low", "medium", "high", "critical"]
 
 
 class CheckSpec(BaseModel):
@@ -30,6 +28,43 @@ class CheckSpec(BaseModel):
     def phrase_lists(self) -> list[str]:
         """Names of the phrase lists this check reads (validated against each language's phrase file)."""
         return []
+
+
+class DetectionSettings(BaseModel):
+    """Thresholds of the service-defect and recovery detectors (the ``detection:`` block of a standard).
+
+    Here, beside the call the checks see, because every check and detector reads them; the standard holds
+    one (``engine.score.standard``).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    greeting_within_seconds: float = Field(15.0, gt=0, description="the agent greets within this of the first speech")
+    closing_within_seconds: float = Field(30.0, gt=0, description="the agent closes within this of the last speech")
+    dead_air_seconds: float = Field(5.0, gt=0, description="a silence this long that is not a hold is dead air")
+    hold_min_seconds: float = Field(10.0, gt=0, description="without diarization: a silence this long after a hold "
+                                                             "request is a hold")
+    hold_cue_window_seconds: float = Field(15.0, ge=0, description="the hold request comes at most this long before")
+    hold_thanks_window_seconds: float = Field(15.0, ge=0, description="the thanks come at most this long after")
+    min_overlap_seconds: float = Field(0.3, ge=0, description="shorter overlaps are ordinary turn-taking")
+    backchannel_max_seconds: float = Field(1.2, gt=0, description="a cut-in this short …")
+    backchannel_max_words: int = Field(3, ge=1, description="… with this few words is a backchannel, not an "
+                                                            "interruption")
+    negative_labels: list[str] = Field(default_factory=lambda: ["angry", "disgust", "sad", "fear", "frustrated"])
+    negative_valence: float = Field(-0.35, ge=-1, le=1, description="a turn at or below this valence is negative")
+    escalation_labels: list[str] = Field(default_factory=lambda: ["angry"])
+    escalation_arousal: float = Field(0.6, ge=0, le=1, description="negative and this aroused is an escalation")
+    anger_jump_valence: float = Field(0.4, gt=0, description="customer valence drop that counts as a jump")
+    reaction_seconds: float = Field(4.0, ge=0, description="the jump comes at most this long after the agent's turn")
+    agent_hostile_labels: list[str] = Field(default_factory=lambda: ["angry", "disgust"])
+    agent_hostile_valence: float = Field(-0.5, ge=-1, le=1)
+    agent_hostile_arousal: float = Field(0.6, ge=0, le=1)
+    severity: dict[str, Severity] = Field(default_factory=lambda: {
+        "missing_greeting": "medium", "missing_closing": "low", "missing_verification": "high",
+        "prohibited_phrase": "high", "agent_interrupted_customer": "medium", "dead_air": "medium",
+        "agent_angered_customer": "high", "agent_lost_composure": "high", "unresolved_escalation": "critical",
+        "customer_calmed": "info",
+    })
 
 
 @dataclass

@@ -14,13 +14,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from engine.config import CONFIG_DIR, ConfigError, load_yaml_model
+from engine.config_loading import CONFIG_DIR, ConfigError, load_yaml_model
 from engine.score.checks import Check
+from engine.score.context import DetectionSettings
 from engine.score.phrases import PhraseBook, load_phrasebook
 
 STANDARD_DIR = CONFIG_DIR / "standards"
-
-Severity = Literal["info", "low", "medium", "high", "critical"]
 
 # Phrase lists the defect detectors read, so every phrase file must have them.
 DETECTION_LISTS = ("greeting", "closing", "verification", "account_details", "prohibited",
@@ -29,37 +28,6 @@ DETECTION_LISTS = ("greeting", "closing", "verification", "account_details", "pr
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class DetectionSettings(_Strict):
-    """Thresholds of the service-defect and recovery detectors (the ``detection:`` block of a standard)."""
-
-    greeting_within_seconds: float = Field(15.0, gt=0, description="the agent greets within this of the first speech")
-    closing_within_seconds: float = Field(30.0, gt=0, description="the agent closes within this of the last speech")
-    dead_air_seconds: float = Field(5.0, gt=0, description="a silence this long that is not a hold is dead air")
-    hold_min_seconds: float = Field(10.0, gt=0, description="without diarization: a silence this long after a hold "
-                                                             "request is a hold")
-    hold_cue_window_seconds: float = Field(15.0, ge=0, description="the hold request comes at most this long before")
-    hold_thanks_window_seconds: float = Field(15.0, ge=0, description="the thanks come at most this long after")
-    min_overlap_seconds: float = Field(0.3, ge=0, description="shorter overlaps are ordinary turn-taking")
-    backchannel_max_seconds: float = Field(1.2, gt=0, description="a cut-in this short …")
-    backchannel_max_words: int = Field(3, ge=1, description="… with this few words is a backchannel, not an "
-                                                            "interruption")
-    negative_labels: list[str] = Field(default_factory=lambda: ["angry", "disgust", "sad", "fear", "frustrated"])
-    negative_valence: float = Field(-0.35, ge=-1, le=1, description="a turn at or below this valence is negative")
-    escalation_labels: list[str] = Field(default_factory=lambda: ["angry"])
-    escalation_arousal: float = Field(0.6, ge=0, le=1, description="negative and this aroused is an escalation")
-    anger_jump_valence: float = Field(0.4, gt=0, description="customer valence drop that counts as a jump")
-    reaction_seconds: float = Field(4.0, ge=0, description="the jump comes at most this long after the agent's turn")
-    agent_hostile_labels: list[str] = Field(default_factory=lambda: ["angry", "disgust"])
-    agent_hostile_valence: float = Field(-0.5, ge=-1, le=1)
-    agent_hostile_arousal: float = Field(0.6, ge=0, le=1)
-    severity: dict[str, Severity] = Field(default_factory=lambda: {
-        "missing_greeting": "medium", "missing_closing": "low", "missing_verification": "high",
-        "prohibited_phrase": "high", "agent_interrupted_customer": "medium", "dead_air": "medium",
-        "agent_angered_customer": "high", "agent_lost_composure": "high", "unresolved_escalation": "critical",
-        "customer_calmed": "info",
-    })
 
 
 class Item(_Strict):

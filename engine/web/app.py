@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import jinja2
-import plotly
 from asgi_csrf import asgi_csrf
 from pydantic_core import to_jsonable_python
 from starlette.applications import Starlette
@@ -40,35 +38,22 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.cases.config import CasesConfig
-from engine.cases.export import TEMPLATES as CASE_TEMPLATES
+from engine.pages import PLOTLY_JS
 from engine.store import EventKindsConfig, Store
+from engine.store.queries import find_call
 from engine.store.reviewing import acknowledge_alert
 from engine.store.sampling import draw_sample
 from engine.summary import SummaryConfig
 from engine.web import auth, views
 from engine.web.case_routes import CaseRoutes
 from engine.web.config import WebConfig
-from engine.web.report import clock
 from engine.web.standalone import recording_file
+from engine.web.templating import STATIC, template_environment
 
-HERE = Path(__file__).resolve().parent
-PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 # Plotly draws with inline styles; everything else (scripts included) comes from this server only.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
-
-
-def template_environment() -> jinja2.Environment:
-    """Jinja2 with autoescape on for every template: transcripts and metadata are untrusted text."""
-    # The case templates too: a case page shares its body with the exported case (``case_body.html``).
-    loader = jinja2.FileSystemLoader([HERE / "templates", CASE_TEMPLATES])
-    env = jinja2.Environment(loader=loader, autoescape=True,
-                             undefined=jinja2.StrictUndefined)
-    env.filters["clock"] = clock
-    env.filters["score"] = lambda v: "–" if v is None else f"{v:.1f}"
-    env.filters["pct"] = lambda v: "–" if v is None else f"{v:.0%}"
-    return env
 
 
 def jsonable(data: Any) -> Any:
@@ -193,8 +178,6 @@ class WebApp:
     def audio(self, request: Request) -> Response:
         """The recording of a call in the store (range requests let the player seek)."""
         self.readable(request)
-        from engine.store.queries import find_call
-
         call = find_call(self.store, request.path_params["ref"])
         if call is None:
             return self.error(request, 404, "no call with this id in the store")
@@ -325,7 +308,7 @@ class WebApp:
             Route("/review/draw", self.draw, methods=["POST"]),
             Route("/static/plotly.min.js", self.plotly_js, methods=["GET"]),
             *self.cases.routes(),
-            Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+            Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         ]
         return routes
 

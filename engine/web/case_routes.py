@@ -11,7 +11,8 @@ nothing and needs no sign-in: it only shows the references beside the reader's o
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -23,12 +24,30 @@ from engine.cases.config import CasesConfig
 from engine.cases.export import case_css
 from engine.cases.records import VoiceCase
 from engine.cases.repository import CaseError, CaseRepository
+from engine.store import Store
 from engine.web import auth
 from engine.web import cases as views
-from engine.web.views import BadParameter
+from engine.web.views import BadParameter, Settings
 
-if TYPE_CHECKING:
-    from engine.web.app import WebApp
+
+class Site(Protocol):
+    """What the case routes use of the application that mounts them (``engine.web.app.WebApp``).
+
+    A protocol, not the class: the application imports these routes, so they must not import it back.
+    """
+
+    store: Store
+    settings: Settings
+    audio_root: Path
+
+    def respond(self, request: Request, template: str, data: Any, status: int = 200, **page: Any) -> Response: ...
+
+    def error(self, request: Request, status: int, message: str) -> Response: ...
+
+    def readable(self, request: Request) -> None: ...
+
+    def writer(self, request: Request) -> str: ...
+
 
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
@@ -55,7 +74,7 @@ def _wav_response(request: Request, wav: bytes) -> Response:
 class CaseRoutes:
     """The case pages over the site's store; ``WebApp.routes`` mounts ``routes()``."""
 
-    def __init__(self, site: WebApp, config: CasesConfig | None = None) -> None:
+    def __init__(self, site: Site, config: CasesConfig | None = None) -> None:
         self.site = site
         self.config = config or CasesConfig()
         self.clips = views.ClipCache()

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.pages import emotion_trajectories
 from engine.record import CallAnalysis, Event, Evidence
+from engine.score.context import clock
 from engine.store import EventKindsConfig, StoredCall, kind_matches
 from engine.web import plots
 
@@ -24,12 +26,6 @@ DYNAMICS = (
     ("dead_air_seconds", "dead air", "s"), ("holds", "holds", ""), ("hold_seconds", "on hold", "s"),
     ("agent_speaking_rate", "agent speaking rate", "wpm"), ("customer_speaking_rate", "customer speaking rate", "wpm"),
 )
-
-
-def clock(seconds: float) -> str:
-    """``63.3`` -> ``1:03.3``: how a reviewer reads a time in a call."""
-    minutes, rest = divmod(max(seconds, 0.0), 60)
-    return f"{int(minutes)}:{rest:04.1f}"
 
 
 @dataclass
@@ -135,7 +131,7 @@ def build_report(analysis: CallAnalysis, kinds: EventKindsConfig, silence_s: flo
                  "label": f"{clock(e.start)}–{clock(e.end)}", "speaker": e.speaker, "detail": e.detail,
                  "evidence": [evidence_link(x) for x in e.evidence]} for f, e in events],
         dynamics=_dynamics(analysis),
-        plots={"plot-emotions": plots.emotion_trajectories(analysis, marked),
+        plots={"plot-emotions": emotion_trajectories(analysis, marked),
                "plot-talk": plots.talk_time(analysis.dynamics, info.duration)},
         reviews=reviews or [],
     )

@@ -13,22 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from markupsafe import Markup
-
+from engine.pages import PLOTLY_JS, inline_asset
 from engine.record import CallAnalysis, Redaction
 from engine.store import EventKindsConfig, StoredCall
 from engine.web.config import WebConfig
 from engine.web.report import build_report
+from engine.web.templating import STATIC, template_environment
+from engine.web.views import item_overrides
 
 AudioMode = Literal["embed", "link", "none"]
-_HERE = Path(__file__).resolve().parent
-
-
-def _inline(text: str) -> Markup:
-    """Our own script or stylesheet, inline: only a closing tag inside it could end the element early."""
-    return Markup(text.replace("</script", "<\\/script").replace("</style", "<\\/style"))
-
-
 def recording_file(source: str, redaction: Redaction | None, audio_root: Path | None = None) -> Path | None:
     """The recording a call may play: the redacted copy when redaction was on (None when none was written,
     never the original), else the call's own recording; relative paths under ``audio_root``."""
@@ -60,9 +53,6 @@ def render_report(analysis: CallAnalysis, kinds: EventKindsConfig | None = None,
                   audio: AudioMode = "embed", call: StoredCall | None = None,
                   reviews: list[dict[str, Any]] | None = None, audio_root: Path | None = None) -> str:
     """The self-contained HTML of one call's report."""
-    from engine.web.app import PLOTLY_JS, template_environment
-    from engine.web.views import item_overrides
-
     web = web or WebConfig()
     report = build_report(analysis, kinds or EventKindsConfig(), web.silence_display_s, call=call, reviews=reviews)
     template = template_environment().get_template("report_file.html")
@@ -70,9 +60,9 @@ def render_report(analysis: CallAnalysis, kinds: EventKindsConfig | None = None,
         report=report, reviews=report.reviews, overrides=item_overrides(report.reviews), plots=report.plots,
         audio_url=audio_source(analysis, audio, audio_root),
         written=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        inline_css=_inline((_HERE / "static" / "app.css").read_text(encoding="utf-8")),
-        inline_js=_inline((_HERE / "static" / "app.js").read_text(encoding="utf-8")),
-        inline_plotly=_inline(PLOTLY_JS.read_text(encoding="utf-8")),
+        inline_css=inline_asset((STATIC / "app.css").read_text(encoding="utf-8")),
+        inline_js=inline_asset((STATIC / "app.js").read_text(encoding="utf-8")),
+        inline_plotly=inline_asset(PLOTLY_JS.read_text(encoding="utf-8")),
     )
 
 

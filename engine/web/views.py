@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from engine.config_loading import ConfigError
 from engine.record import CallAnalysis
+from engine.score import load_standard
 from engine.score.review import AgreementReport, agreement_report
 from engine.store import FAILED, EventKindsConfig, Store, StoredCall
 from engine.store.queries import (
@@ -214,13 +216,10 @@ def queue(store: Store, reviewer: str) -> dict[str, Any]:
 
 def agreement(store: Store, settings: Settings) -> AgreementReport:
     """Reviewers against the engine, over every reviewer's latest review of each call."""
-    from engine.config import ConfigError
-    from engine.score import load_standard  # the standard's own pass mark, where it can be loaded
-
     scored, overrides = reviewed_calls(store)
     pass_at = settings.web.pass_at
     standards = {c.scorecard.standard_id for c in scored}
-    if len(standards) == 1:
+    if len(standards) == 1:  # the standard's own pass mark, where it can be loaded:
         # a custom standard this server cannot find keeps the configured pass mark
         with contextlib.suppress(ConfigError):
             pass_at = load_standard(standards.pop()).pass_at

@@ -54,8 +54,8 @@ class TextEmotion:
     lexicon_valence: float
     """In [-1, 1]: the lexicon's opinion alone (0 where the language has no lexicon)."""
     explicit: bool = False
-    """The words are explicitly hostile (a hostile pattern of the courtesy files, no courtesy): a short turn's
-    words then count in full."""
+    """The words say outright that the speaker is upset (a hostile or complaint pattern of the courtesy files, no
+    courtesy): a short turn's words then count in full."""
 
     @property
     def confidence(self) -> float:
@@ -145,8 +145,9 @@ class TextEmotionClassifier:
         key = _normalise_language(language)
         if key not in self._courtesy:
             files = self.config.courtesy_files.get(key)
-            self._courtesy[key] = CourtesyRule.load(files, key, self.config.courtesy_negative_cap,
-                                                    self.config.hostile_floor) if files else None
+            self._courtesy[key] = CourtesyRule.load(
+                files, key, self.config.courtesy_negative_cap, self.config.hostile_floor,
+                self.config.complaint_floor, self.config.complaint_label) if files else None
         return self._courtesy[key]
 
     def _language_key(self, language: str) -> str:
@@ -251,7 +252,7 @@ class TextEmotionClassifier:
                     adjusted = rule.apply(texts[i], dict(zip(model.labels, probs[i], strict=True)))
                     if rule.applies(texts[i]):
                         lexicon[i] = max(lexicon[i], 0.0)  # "sorry" is negative to a lexicon, not to a caller
-                    elif rule.hostile_words(texts[i]):
+                    elif rule.explicit(texts[i]):
                         explicit[i] = True
                     probs[i] = [adjusted[label] for label in model.labels]
         blend = self.config.valence_lexicon_blend
