@@ -221,45 +221,9 @@ def test_each_window_is_decoded_once_by_beam_search_at_temperature_0_within_its_
     assert english["max_new_tokens"] == 20 and english["without_timestamps"] and english["word_timestamps"]
 
 
-def test_speech_after_a_windows_last_word_is_decoded_again(monkeypatch):
-    """Whisper ending a window at a change of speaker must not lose the rest of the window's speech."""
-    from faster_whisper.transcribe import Segment
-    from faster_whisper.transcribe import Word as WhisperWord
-
-    import engine.asr.transcriber as module
-
-    asked: list[dict] = []
-
-    class Pipeline:  # the first decode stops after 5 s of a 20 s window; the re-decode hears the rest
-        def __init__(self, model):
-            pass
-
-        def transcribe(self, audio, **options):
-            asked.append(options | {"seconds": len(audio) / RATE})
-            end = 5.0 if len(asked) == 1 else len(audio) / RATE - 0.2
-            word = WhisperWord(start=0.05, end=end, word=f" part{len(asked)}", probability=0.9)
-            return iter([Segment(id=0, seek=0, start=0.0, end=end, text=word.word, tokens=[1, 2], avg_logprob=-0.1,
-                                 compression_ratio=1.0, no_speech_prob=0.1, words=[word], temperature=0.0)]), None
-
-    class Model:
-        model = type("Ct2", (), {"is_multilingual": True, "device": "cpu"})()
-
-    monkeypatch.setattr(module, "BatchedInferencePipeline", Pipeline)
-    config = load_config(overrides={"asr": {"vad_filter": False}})
-    transcriber = module.Transcriber(config.asr, config.runtime, has_cuda=False)
-    words, _ = transcriber.transcribe_channel(Model(), np.zeros(RATE * 20, np.float32), "en")
-    assert [w.text for w in words] == ["part1", "part2"]
-    assert asked[1]["seconds"] == pytest.approx(20.0 - 5.0 - config.asr.tail_gap_seconds, abs=0.01)
-    assert words[1].start > words[0].end
-    never = load_config(overrides={"asr": {"vad_filter": False, "max_tail_redecodes": 0}})
-    asked.clear()
-    module.Transcriber(never.asr, never.runtime, has_cuda=False).transcribe_channel(
-        Model(), np.zeros(RATE * 20, np.float32), "en")
-    assert len(asked) == 1
-
-
-def test_speech_before_a_windows_first_word_is_decoded_again(monkeypatch):
-    """Whisper starting a window at its second utterance must not lose the first (the greeting)."""
+def one_word_whisper(monkeypatch, heard):
+    """Whisper replaced by a fake that writes one word per window, at ``heard(decode number, window seconds)``
+    (start, end); returns the seconds of audio each decode was given, and a model to pass in."""
     from faster_whisper.transcribe import Segment
     from faster_whisper.transcribe import Word as WhisperWord
 
@@ -267,13 +231,13 @@ def test_speech_before_a_windows_first_word_is_decoded_again(monkeypatch):
 
     asked: list[float] = []
 
-    class Pipeline:  # the first decode hears only the last 2 s of a 10 s window; the re-decode hears the start
+    class Pipeline:
         def __init__(self, model):
             pass
 
         def transcribe(self, audio, **options):
             asked.append(len(audio) / RATE)
-            start, end = (8.0, 9.9) if len(asked) == 1 else (0.1, len(audio) / RATE - 0.1)
+            start, end = heard(len(asked), len(audio) / RATE)
             word = WhisperWord(start=start, end=end, word=f" part{len(asked)}", probability=0.9)
             return iter([Segment(id=0, seek=0, start=0.0, end=end, text=word.word, tokens=[1, 2], avg_logprob=-0.1,
                                  compression_ratio=1.0, no_speech_prob=0.1, words=[word], temperature=0.0)]), None
@@ -282,8 +246,36 @@ def test_speech_before_a_windows_first_word_is_decoded_again(monkeypatch):
         model = type("Ct2", (), {"is_multilingual": True, "device": "cpu"})()
 
     monkeypatch.setattr(module, "BatchedInferencePipeline", Pipeline)
+    return asked, Model()
+
+
+def test_speech_after_a_windows_last_word_is_decoded_again(monkeypatch):
+    """Whisper ending a window at a change of speaker must not lose the rest of the window's speech."""
+    from engine.asr.transcriber import Transcriber
+
+    # the first decode stops after 5 s of a 20 s window; the re-decode hears the rest
+    asked, model = one_word_whisper(monkeypatch, lambda n, seconds: (0.05, 5.0 if n == 1 else seconds - 0.2))
     config = load_config(overrides={"asr": {"vad_filter": False}})
-    words, _ = module.Transcriber(config.asr, config.runtime, has_cuda=False).transcribe_channel(
-        Model(), np.zeros(RATE * 10, np.float32), "en")
+    transcriber = Transcriber(config.asr, config.runtime, has_cuda=False)
+    words, _ = transcriber.transcribe_channel(model, np.zeros(RATE * 20, np.float32), "en")
+    assert [w.text for w in words] == ["part1", "part2"]
+    assert asked[1] == pytest.approx(20.0 - 5.0 - config.asr.tail_gap_seconds, abs=0.01)
+    assert words[1].start > words[0].end
+    never = load_config(overrides={"asr": {"vad_filter": False, "max_tail_redecodes": 0}})
+    asked.clear()
+    Transcriber(never.asr, never.runtime, has_cuda=False).transcribe_channel(
+        model, np.zeros(RATE * 20, np.float32), "en")
+    assert len(asked) == 1
+
+
+def test_speech_before_a_windows_first_word_is_decoded_again(monkeypatch):
+    """Whisper starting a window at its second utterance must not lose the first (the greeting)."""
+    from engine.asr.transcriber import Transcriber
+
+    # the first decode hears only the last 2 s of a 10 s window; the re-decode hears the start
+    asked, model = one_word_whisper(monkeypatch, lambda n, seconds: (8.0, 9.9) if n == 1 else (0.1, seconds - 0.1))
+    config = load_config(overrides={"asr": {"vad_filter": False}})
+    words, _ = Transcriber(config.asr, config.runtime, has_cuda=False).transcribe_channel(
+        model, np.zeros(RATE * 10, np.float32), "en")
     assert sorted((w.start, w.text) for w in words)[0][1] == "part2"
     assert asked[1] == pytest.approx(8.0 - 2 * config.asr.tail_gap_seconds, abs=0.01)
