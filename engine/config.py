@@ -84,7 +84,7 @@ class AudioConfig(Section):
         "hum or tone fools Silero for at most 0.3 s, at its start)",
     )
     voice_pitch_range_st: float = Field(
-        2.0, gt=0, description="semitones (10th to 90th percentile) pYIN's voiced pitch must move when Silero heard "
+        2.0, gt=0, description="semitones (5th to 95th percentile) pYIN's voiced pitch must move when Silero heard "
         "too little: a shouted clip moves 2 or more, a hum, a tone or a tone with vibrato under 1.5",
     )
     voice_vad_threshold: float = Field(0.5, gt=0, lt=1, description="Silero speech probability of a speech window")

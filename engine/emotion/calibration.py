@@ -23,7 +23,8 @@ events are about.
 their turns has no calm usual of their own, so their anger divides itself out. Where the call's language
 has a measured population usual (``population_usual``: the head's mean scores on calm real calls), the
 label ratio is a geometric blend of the ratio to the speaker's usual and the ratio to the population's,
-``population_weight`` of the latter. On a calm call both are near one, so the blend changes little there.
+``population_weight`` of the latter, and the speaker's usual arousal is blended the same way toward the
+population's median (``population_arousal``). On a calm call both are near one, so the blend changes little.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ def relative_to_speakers(voices: Sequence[VoiceSignal | None], speakers: Sequenc
         # only in part.
         share = weights.sum() / (weights.sum() + config.pseudo_turns)
         usual_arousal = share * float(np.median(arousals)) + (1 - share) * config.conversational_arousal
+        if code in config.population_arousal and config.population_weight > 0:
+            usual_arousal = ((1 - config.population_weight) * usual_arousal
+                             + config.population_weight * config.population_arousal[code])
         reference = None
         if population:
             reference = np.array([population.get(label, min(population.values())) for label in labels])
