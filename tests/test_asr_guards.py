@@ -279,3 +279,21 @@ def test_speech_before_a_windows_first_word_is_decoded_again(monkeypatch):
         model, np.zeros(RATE * 10, np.float32), "en")
     assert sorted((w.start, w.text) for w in words)[0][1] == "part2"
     assert asked[1] == pytest.approx(8.0 - 2 * config.asr.tail_gap_seconds, abs=0.01)
+
+
+def test_speech_a_decoded_again_hole_skips_is_decoded_again(monkeypatch):
+    """A long hole decoded again can stop short in its turn (a Mandarin mono call: a 24 s hole came back with
+    the customer's lines and without the agent's between them): the hole's own tail is heard too."""
+    from engine.asr.transcriber import Transcriber
+
+    # the window's decode hears only its last 4 s; the 26 s before it, decoded again, stops after 5 s
+    def heard(n, seconds):
+        return {1: (26.0, 29.9), 2: (0.05, 5.0)}.get(n, (0.1, seconds - 0.1))
+
+    asked, model = one_word_whisper(monkeypatch, heard)
+    config = load_config(overrides={"asr": {"vad_filter": False}})
+    gap = config.asr.tail_gap_seconds
+    words, _ = Transcriber(config.asr, config.runtime, has_cuda=False).transcribe_channel(
+        model, np.zeros(RATE * 30, np.float32), "en")
+    assert [w.text for w in sorted(words, key=lambda w: w.start)] == ["part2", "part3", "part1"]
+    assert asked[2] == pytest.approx(26.0 - gap - (gap + 5.0 + gap), abs=0.01)

@@ -47,6 +47,8 @@ ProgressHook = Callable[[float, float], None]
 
 SENTENCE_END = (".", "?", "!", "。", "？", "！")
 SEGMENT_PAUSE = 1.0  # seconds of silence between two words that start a new segment
+# Speech a re-decoded hole skipped is looked for again this many levels down (the window, its holes, theirs).
+HOLE_DEPTH = 3
 
 
 @dataclass(frozen=True)
@@ -227,13 +229,16 @@ class Transcriber:
                     progress(decoded.window.end)
 
     def _unheard_holes(self, model: WhisperModel, audio: np.ndarray, decoded: Decoded, speech: list[Span],
-                       language: str) -> Iterator[Decoded]:
+                       language: str, depth: int = 0) -> Iterator[Decoded]:
         """Speech before a window's first word, or between two of its words, decoded again on its own.
 
         Whisper sometimes starts a window at its second or third utterance, or skips one in the middle
         (measured on a built mono call: the agent's greeting and the customer's first line, 8 s, gone; the
         next word's timestamp then stretches over the skipped speech and takes its place). What the VAD
-        heard there, with no word in it, is a window of its own, decoded once.
+        heard there, with no word in it, is a window of its own. A long hole decoded again can skip speech
+        in its turn (a Mandarin mono call: a 24 s hole came back with the customer's three lines and
+        without the agent's two between them), so its own holes and tail are heard too, ``HOLE_DEPTH``
+        levels down.
         """
         asr = self.asr
         words = decoded.segment.words or []
@@ -251,6 +256,9 @@ class Transcriber:
         for again in self._decode_batch(model, audio, holes[:asr.max_tail_redecodes], language):
             if again.segment.words and not self._repetitive(again):
                 yield again
+                if depth + 1 < HOLE_DEPTH:
+                    yield from self._unheard_holes(model, audio, again, speech, language, depth + 1)
+                    yield from self._unheard_tail(model, audio, again, speech, language)
 
     def _unheard_tail(self, model: WhisperModel, audio: np.ndarray, decoded: Decoded, speech: list[Span],
                       language: str) -> Iterator[Decoded]:
