@@ -12,6 +12,10 @@ Protocol (``engine/emotion/voice/selection.py``; no speaker is ever both fitted 
   is decided by an inner leave-speakers-out split of that fold's training speakers; the simplest
   candidate within one standard error of the best is taken;
 - the figures are the outer folds' only: pooled over clips, and (in brackets) mean ± SE across speakers;
+- inner against outer (issue 24): per head, corpus, mode and figure, the chosen candidates' figure on their
+  inner held-out speakers (what the choice was made on, pooled over the same outer folds) beside the outer
+  figure, and the gap inner - outer in points; the head answers for RAVDESS (``en``, target four-class per
+  speaker .85) or CASIA (``multilingual``, .75), and the gap should be within 3 points;
 - baseline curve: a scored speaker's baseline is 50, 20, 10 or 5 of their *other* clips, drawn at
   random five times, with the fallback (shrinkage toward the language population) and without it;
   "none" is clip-by-clip; the heads are the outer folds'.
@@ -42,13 +46,73 @@ from engine.emotion.voice.encoder import SAMPLE_RATE, EncoderConfig, EncoderFeat
 from engine.emotion.voice.evaluation import Scored, score_speakers  # noqa: E402
 from engine.emotion.voice.features import load_clip  # noqa: E402
 from engine.emotion.voice.prosody import ProsodyConfig, prosody_vector  # noqa: E402
-from engine.emotion.voice.selection import FeatureBank, nested_evaluation  # noqa: E402
+from engine.emotion.voice.selection import CRITERION, MODES, FeatureBank, NestedReport, nested_evaluation  # noqa: E402
 from engine.emotion.voice.training import RECIPES  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data" / "emotion"
 SIZES: tuple[int | str | None, ...] = (50, 20, 10, 5, None)
 # tiny.en int8, beam 1, on 2 cores: RTF about 0.06 (docs/models.md); the emotion stage may add 20 %.
 BUDGET_SECONDS_PER_SECOND = 0.2 * 0.06
+# Issue 24: the corpus each recipe's head answers for, its four-class per-speaker target, the largest inner-outer gap.
+ANSWERS_FOR = {"en": ("ravdess", 0.85), "multilingual": ("casia", 0.75)}
+MAX_GAP_POINTS = 3.0
+FIGURE_NAMES = {"four_class": "4-class", "arousal_bacc": "arousal bacc", "anger_f1": "anger F1"}
+
+
+def inner_against_outer(report: NestedReport, recipe: str) -> list[dict[str, object]]:
+    """Rows of (corpus, mode, figure, inner, outer, gap in points), four-class first; inner None where no inner
+    split judged the corpus."""
+    inner, outer = report.inner_figures(), report.figures()
+    rows = []
+    for key in outer:
+        corpus, mode = key.split("/")
+        for k in ("four_class", *[k for k in CRITERION if k != "four_class"]):
+            i = inner.get(key, {}).get(k)
+            o = outer[key][k]
+            rows.append({"head": recipe, "corpus": corpus, "mode": mode, "figure": k,
+                         "answers_for": corpus == ANSWERS_FOR.get(recipe, ("", 0))[0],
+                         "inner": i, "outer": o, "gap_points": None if i is None else 100 * (i - o),
+                         "inner_speaker_mean": inner.get(key, {}).get(f"{k}_speaker_mean"),
+                         "outer_speaker_mean": outer[key][f"{k}_speaker_mean"],
+                         "outer_speaker_se": outer[key][f"{k}_speaker_se"]})
+    order = {m: n for n, m in enumerate(MODES)}
+    return sorted(rows, key=lambda r: (not r["answers_for"], r["corpus"], order[str(r["mode"])]))
+
+
+def print_inner_against_outer(rows: list[dict[str, object]], recipe: str) -> None:
+    print(f"\ninner choice against outer folds (issue 24), {recipe} head: pooled over clips; gap = inner - outer, "
+          "points")
+    print(f"{'head':<13} {'corpus':<8} {'mode':<8} {'figure':<13} {'inner':>6} {'outer':>6} {'gap':>6}")
+    for r in rows:
+        i, g = r["inner"], r["gap_points"]
+        head = f"{recipe}{' *' if r['answers_for'] else ''}"
+        print(f"{head:<13} {r['corpus']:<8} {r['mode']:<8} {FIGURE_NAMES[str(r['figure'])]:<13} "
+              f"{'-' if i is None else f'{i:.3f}':>6} {r['outer']:>6.3f} {'-' if g is None else f'{g:+.1f}':>6}")
+    corpus, target = ANSWERS_FOR.get(recipe, ("", 0.0))
+    mine = [r for r in rows if r["answers_for"] and r["mode"] == "speaker" and r["figure"] == "four_class"]
+    if mine:
+        r = mine[0]
+        gaps = [abs(float(x["gap_points"])) for x in rows if x["answers_for"] and x["gap_points"] is not None]  # type: ignore[arg-type]
+        print(f"* the corpus the head answers for. {corpus} four-class per speaker, outer {float(r['outer']):.3f} "  # type: ignore[arg-type]
+              f"(target {target:.2f}: {'met' if float(r['outer']) >= target else 'MISSED'}); "  # type: ignore[arg-type]
+              f"its gap {float(r['gap_points']):+.1f} points, largest gap on {corpus} {max(gaps):.1f} "  # type: ignore[arg-type]
+              f"(at most {MAX_GAP_POINTS:g}: {'met' if max(gaps) <= MAX_GAP_POINTS else 'MISSED'})")
+
+
+def per_fold_inner_outer(report: NestedReport) -> list[dict[str, object]]:
+    """Each outer fold's choice with its inner and outer four-class per speaker on its own corpus."""
+    out = []
+    for fold in report.folds:
+        inner = fold.selection.inner_figures().get(f"{fold.corpus}/speaker", {})
+        scored = report.scored["speaker"]
+        keep = np.isin(np.array(scored.speakers), fold.speakers)
+        sub = Scored(list(np.array(scored.labels)[keep]), list(np.array(scored.corpora)[keep]),
+                     list(np.array(scored.languages)[keep]), list(np.array(scored.speakers)[keep]),
+                     [np.vstack(scored.probs)[keep]], [np.concatenate(scored.arousal)[keep]])
+        outer = sub.metrics()
+        out.append({"corpus": fold.corpus, "held_out": fold.speakers, "choice": fold.selection.choice.describe(),
+                    **{f"inner_{k}": inner.get(k) for k in CRITERION}, **{f"outer_{k}": outer[k] for k in CRITERION}})
+    return out
 
 
 def figures_line(name: str, m: dict[str, float]) -> str:
@@ -133,6 +197,15 @@ def main(argv: list[str] | None = None) -> None:
     figures = report.figures()
     print_report(figures, report.choices())
     results["figures"], results["outer_folds"] = figures, report.choices()
+    results["inner_figures"] = report.inner_figures()
+    results["inner_against_outer"] = inner_against_outer(report, args.recipe)
+    results["per_fold_inner_outer"] = folds = per_fold_inner_outer(report)
+    print_inner_against_outer(results["inner_against_outer"], args.recipe)  # type: ignore[arg-type]
+    print("\nper outer fold, four-class per speaker on its own corpus: inner (choice) / outer")
+    for f in folds:
+        i = f["inner_four_class"]
+        print(f"  {f['corpus']:<8} {','.join(f['held_out']):<22} {'-' if i is None else f'{i:.3f}':>6} / "  # type: ignore[arg-type]
+              f"{float(f['outer_four_class']):.3f}  {f['choice']}")  # type: ignore[arg-type]
     by_corpus: dict[str, list] = {}
     for fold in report.folds:
         by_corpus.setdefault(fold.corpus, []).append((fold.model, fold.test))

@@ -11,7 +11,12 @@ A figure that chose a setting cannot also prove it. So a recipe names a small *s
    standard error (across those speakers) of the best, the simplest is taken (``Choice.complexity``):
    two speakers' worth of noise does not buy a second layer or a doubled weight.
 2. the head is fitted on all the fold's training speakers with the chosen settings;
-3. the held-out speakers are scored. Only these outer figures are reported.
+3. the held-out speakers are scored. Only these outer figures are reported as the heads' figures.
+
+``Selection.inner`` keeps the chosen candidate's own inner predictions (its held-out inner speakers, both
+modes), and ``NestedReport.inner_figures`` pools them over the outer folds as ``figures`` pools the outer
+ones: the figure the choice was made on, beside the figure that proves it (their gap is the optimism of
+choosing; issue 24).
 
 The shipped head is then fitted on every speaker with the settings ``select`` picks on all of them.
 
@@ -131,13 +136,39 @@ class Selection:
     table: list[tuple[Choice, float, float]]
     """Every candidate (with its best arousal mix) and its inner criterion: mean and standard error."""
     speakers: int
+    inner: dict[str, Scored] = field(default_factory=dict)
+    """Per mode: the chosen candidate's predictions of every held-out inner speaker (the clips the choice was
+    judged on, each speaker once), as fitted inside ``select``."""
+
+    def inner_figures(self) -> dict[str, dict[str, float]]:
+        """Per corpus and mode: the chosen candidate's inner figures, pooled over its inner held-out clips."""
+        return {f"{corpus}/{mode}": figures for mode, scored in self.inner.items()
+                for corpus, figures in _by_corpus(scored).items()}
 
     def to_dict(self) -> dict[str, object]:
         best = next((m, se) for c, m, se in self.table if c == self.best)
         chosen = next(m for c, m, _ in self.table if c == self.choice)
         return {"choice": self.choice.to_dict(), "inner_criterion": round(chosen, 4),
                 "best": self.best.to_dict(), "best_criterion": round(best[0], 4), "best_se": round(best[1], 4),
-                "inner_speakers": self.speakers, "candidates": len(self.table)}
+                "inner_speakers": self.speakers, "candidates": len(self.table),
+                "inner_figures": {key: {k: round(v, 4) for k, v in m.items()}
+                                  for key, m in self.inner_figures().items()}}
+
+
+def _by_corpus(scored: Scored, corpora: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
+    """``scored``'s pooled figures per corpus (only ``corpora`` if given; a corpus with no clips is left out), with
+    each of ``CRITERION``'s mean and SE across the speakers."""
+    out: dict[str, dict[str, float]] = {}
+    for corpus in sorted(set(scored.corpora) if corpora is None else set(corpora) & set(scored.corpora)):
+        def where(c: str, _lang: str, want: str = corpus) -> bool:
+            return c == want
+        figures = scored.metrics(where)
+        speakers = scored.per_speaker(where)
+        for k in CRITERION:
+            mean, se = mean_and_se([m[k] for m in speakers.values()])
+            figures[f"{k}_speaker_mean"], figures[f"{k}_speaker_se"] = mean, se
+        out[corpus] = figures
+    return out
 
 
 @dataclass
@@ -222,6 +253,8 @@ def _select(bank: FeatureBank, base: FitOptions, space: SearchSpace,
     cs = tuple(sorted(space.c_grid))
     # candidate (arousal mix left at 0) -> mix -> speaker -> criterion values (one per mode and figure)
     values: dict[Choice, dict[float, dict[str, list[float]]]] = {}
+    # (candidate, mode) -> per inner fold: held-out clips, label probabilities, binary arousal (for Selection.inner)
+    predicted: dict[tuple[Choice, str], list[tuple[ClipSet, np.ndarray, np.ndarray]]] = {}
     for layers in space.layer_sets:
         clips, dims = bank.view(layers)
         for held in folds:
@@ -248,6 +281,7 @@ def _select(bank: FeatureBank, base: FitOptions, space: SearchSpace,
                             probs = VoiceEmotionModel._fold(head.proba(z_val), head.classes)
                             binary = binary_head.proba(z_val)[:, 1]
                             key = Choice(tuple(layers), weight, c, tuple(own), 0.0)
+                            predicted.setdefault((key, mode), []).append((val_part, probs, binary))
                             for mix in space.arousal_mixes:
                                 per = values.setdefault(key, {}).setdefault(mix, {})
                                 arousal_val = _arousal(probs, binary, mix)
@@ -268,7 +302,11 @@ def _select(bank: FeatureBank, base: FitOptions, space: SearchSpace,
     eligible = [row for row in table if row[1] >= best_mean - best_se]
     choice = min(eligible, key=lambda row: row[0].complexity())[0]
     judged = {s for by_mix in values.values() for per in by_mix.values() for s in per}
-    return Selection(choice, best, sorted(table, key=lambda row: -row[1]), len(judged))
+    inner = {mode: Scored() for mode in MODES}
+    for mode in MODES:
+        for val_part, probs, binary in predicted[(dataclasses.replace(choice, arousal_mix=0.0), mode)]:
+            inner[mode].add(val_part, np.arange(len(val_part)), probs, _arousal(probs, binary, choice.arousal_mix))
+    return Selection(choice, best, sorted(table, key=lambda row: -row[1]), len(judged), inner)
 
 
 @dataclass
@@ -291,17 +329,27 @@ class NestedReport:
 
     def figures(self) -> dict[str, dict[str, float]]:
         """Per corpus and mode: the pooled figures, and each figure's mean and SE across speakers."""
+        corpora = sorted({f.corpus for f in self.folds})
+        by_mode = {mode: _by_corpus(scored, corpora) for mode, scored in self.scored.items()}
+        return {f"{corpus}/{mode}": by_mode[mode][corpus] for corpus in corpora for mode in self.scored}
+
+    def inner_figures(self) -> dict[str, dict[str, float]]:
+        """The inner figures the choices were made on, laid out as ``figures``: per corpus C and mode, the chosen
+        candidates' predictions of their inner held-out speakers of C, pooled over the outer folds that hold out
+        speakers of C (the folds whose outer figure on C ``figures`` pools). The "speaker" mean and SE are across
+        (outer fold, inner speaker) pairs. A corpus no inner split judged (the ``en`` recipe on CASIA) is absent."""
         out: dict[str, dict[str, float]] = {}
         for corpus in sorted({f.corpus for f in self.folds}):
-            for mode, scored in self.scored.items():
-                def where(c: str, _lang: str, want: str = corpus) -> bool:
-                    return c == want
-                figures = scored.metrics(where)
-                speakers = scored.per_speaker(where)
-                for k in CRITERION:
-                    mean, se = mean_and_se([m[k] for m in speakers.values()])
-                    figures[f"{k}_speaker_mean"], figures[f"{k}_speaker_se"] = mean, se
-                out[f"{corpus}/{mode}"] = figures
+            for mode in MODES:
+                pooled = Scored()
+                for k, fold in enumerate(f for f in self.folds if f.corpus == corpus):
+                    scored = fold.selection.inner.get(mode)
+                    if scored is None:
+                        continue
+                    tagged = dataclasses.replace(scored, speakers=[f"{k}:{s}" for s in scored.speakers])
+                    pooled.extend(tagged)
+                if corpus in pooled.corpora:
+                    out[f"{corpus}/{mode}"] = _by_corpus(pooled, [corpus])[corpus]
         return out
 
     def choices(self) -> list[dict[str, object]]:
